@@ -1,0 +1,96 @@
+//! The command line: the single source of truth for flags and help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Which eBPF probe points exist here, what each one hands a BPF program,
+/// and how to name it.
+///
+/// Probe names use bpftrace's syntax (`tracepoint:sched:sched_switch`), so
+/// output pastes into bpftrace scripts and libbpf SEC() names.
+#[derive(Debug, Parser)]
+#[command(name = "probedex", version, max_term_width = 100)]
+pub struct Cli {
+    /// Read a captured system tree instead of `/` (tracefs under
+    /// DIR/sys/kernel/tracing, ...). Nothing is mounted or changed.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Print JSON: one object per line for lists, one object for `show`.
+    /// The schema is in docs/json.md.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to colour the human views.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List probe points, one per line, sorted (like `bpftrace -l`).
+    ///
+    /// PATTERN is `KIND:...` (`tracepoint:syscalls:sys_enter_*`, alias
+    /// `t:`), a bare name matched in every kernel kind (`sched_switch`), or
+    /// several of these. `*` matches anything, `:` included. Without a
+    /// pattern, everything is listed.
+    #[command(visible_alias = "ls")]
+    List {
+        /// Print each probe's fields under it, as `bpftrace -lv` does.
+        #[arg(short, long)]
+        verbose: bool,
+
+        #[arg(value_name = "PATTERN")]
+        patterns: Vec<String>,
+    },
+
+    /// Show everything about probe points: a tracepoint's ID, every field
+    /// with offset, size and signedness, dynamic fields, and its print format.
+    Show {
+        /// Print this instead of the human view: `c` is a C struct a BPF
+        /// program can take as its context, matching the record byte for byte.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        emit: Option<EmitFormat>,
+
+        #[arg(value_name = "PROBE", required = true)]
+        probes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitFormat {
+    /// A C struct for the tracepoint's record.
+    C,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb.
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli =
+            Cli::try_parse_from(["probedex", "list", "--json", "t:*", "--root", "x"]).unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.root, Some(PathBuf::from("x")));
+        assert!(Cli::try_parse_from(["probedex", "show"]).is_err());
+    }
+}

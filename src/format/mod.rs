@@ -1,0 +1,6 @@
+//! Pure parsers over `&str` / `&[u8]`: no file access here, so every parser
+//! is unit-tested on captured text and safe to fuzz.
+
+pub mod ctype;
+pub mod event;
+pub mod mounts;

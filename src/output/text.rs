@@ -1,0 +1,261 @@
+//! Human and bpftrace-compatible text. `list` output must stay byte-for-byte
+//! what `bpftrace -l`/`-lv` print, so scripts written for bpftrace keep working.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use super::Style;
+use crate::format::event::{DynamicKind, Field, Storage, TracepointLayout};
+use crate::probe::TracepointId;
+
+/// Replaces control characters so that a hostile name in a captured tree
+/// cannot move the cursor or rewrite the terminal.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// `tracepoint:CATEGORY:EVENT`
+pub fn write_probe(out: &mut dyn Write, id: &TracepointId) -> io::Result<()> {
+    writeln!(
+        out,
+        "tracepoint:{}:{}",
+        printable(&id.category),
+        printable(&id.event)
+    )
+}
+
+/// `bpftrace -lv`: the probe, then each event field's declaration as the
+/// format file writes it, indented four spaces; common fields left out.
+pub fn write_probe_verbose(
+    out: &mut dyn Write,
+    id: &TracepointId,
+    layout: &TracepointLayout,
+) -> io::Result<()> {
+    write_probe(out, id)?;
+    for field in layout.event_fields() {
+        writeln!(out, "    {}", printable(&field.decl))?;
+    }
+    Ok(())
+}
+
+/// The rich view of one tracepoint.
+pub fn write_show(
+    out: &mut dyn Write,
+    id: &TracepointId,
+    layout: &TracepointLayout,
+    format_path: &str,
+    style: Style,
+) -> io::Result<()> {
+    writeln!(out, "{}", style.bold(&printable(&id.probe_name())))?;
+    if let Some(n) = layout.id {
+        writeln!(
+            out,
+            "  id        {n}   (perf_event_attr.config for PERF_TYPE_TRACEPOINT)"
+        )?;
+    }
+    writeln!(out, "  format    {}", printable(format_path))?;
+    let common_end = layout
+        .fields
+        .iter()
+        .filter(|f| f.common)
+        .map(Field::end)
+        .max()
+        .unwrap_or(0);
+    let fixed = layout.fixed_size();
+    let dynamic = layout.fields.iter().filter(|f| f.is_dynamic()).count();
+    write!(
+        out,
+        "  record    {fixed} bytes fixed ({common_end} common header + {} event)",
+        fixed.saturating_sub(common_end)
+    )?;
+    if dynamic > 0 {
+        write!(out, ", then the data of {dynamic} dynamic field(s)")?;
+    }
+    writeln!(out)?;
+    writeln!(out)?;
+
+    let rows = rows(id, layout);
+    let type_width = rows
+        .iter()
+        .map(|r| r.type_text.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let name_width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    writeln!(
+        out,
+        "  {}",
+        style.bold(&format!(
+            "{:>6} {:>5}  {:<6}  {:<type_width$}  {:<name_width$}  NOTE",
+            "OFFSET", "SIZE", "SIGNED", "TYPE", "NAME"
+        ))
+    )?;
+    for row in &rows {
+        let line = format!(
+            "{:>6} {:>5}  {:<6}  {:<type_width$}  {:<name_width$}  {}",
+            row.offset,
+            row.size,
+            row.signed,
+            printable(&row.type_text),
+            printable(&row.name),
+            row.note
+        );
+        let line = line.trim_end();
+        if row.is_padding || row.common {
+            writeln!(out, "  {}", style.dim(line))?;
+        } else {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    if let Some(print_fmt) = &layout.print_fmt {
+        writeln!(out)?;
+        writeln!(out, "  print fmt: {}", printable(print_fmt))?;
+    }
+    Ok(())
+}
+
+struct Row {
+    offset: u64,
+    size: u64,
+    signed: &'static str,
+    type_text: String,
+    name: String,
+    note: String,
+    common: bool,
+    is_padding: bool,
+}
+
+fn rows(id: &TracepointId, layout: &TracepointLayout) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(layout.fields.len() + 4);
+    let mut cursor = 0;
+    for field in &layout.fields {
+        if field.offset > cursor {
+            rows.push(Row {
+                offset: cursor,
+                size: field.offset - cursor,
+                signed: "",
+                type_text: String::new(),
+                name: String::new(),
+                note: "(padding)".into(),
+                common: false,
+                is_padding: true,
+            });
+        }
+        cursor = cursor.max(field.end());
+        rows.push(Row {
+            offset: field.offset,
+            size: field.size,
+            signed: match field.signed {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            },
+            type_text: field.type_text(),
+            name: field.name.clone(),
+            note: note(id, field),
+            common: field.common,
+            is_padding: false,
+        });
+    }
+    rows
+}
+
+/// What a BPF program author needs to know to read this field correctly.
+fn note(id: &TracepointId, field: &Field) -> String {
+    if field.common {
+        return "common header".into();
+    }
+    match &field.storage {
+        Storage::Dynamic { kind, .. } => {
+            let base = match kind {
+                DynamicKind::DataLoc => "record".to_string(),
+                DynamicKind::RelLoc => format!("record + {}", field.end()),
+            };
+            format!("u32 locator: data at {base} + (v & 0xffff), length v >> 16 bytes")
+        }
+        Storage::Array(_) => match field.array_len() {
+            Some(n) if n > 0 => format!("{n} x {} bytes inline", field.size / n),
+            _ if field.size == 0 => "flexible array: the rest of the record".into(),
+            _ => String::new(),
+        },
+        Storage::Scalar => {
+            let mut notes = Vec::new();
+            if let Some(declared) = field.declared_size_mismatch() {
+                notes.push(format!(
+                    "{} is {declared} bytes but the record holds {}: cast to ({})",
+                    field.c_type, field.size, field.c_type
+                ));
+            }
+            if crate::format::ctype::is_pointer(&field.c_type) {
+                // sys_enter_* arguments are the user's syscall arguments.
+                if id.category == "syscalls" {
+                    notes.push("user pointer: bpf_probe_read_user".into());
+                } else {
+                    notes.push("kernel pointer: bpf_probe_read_kernel".into());
+                }
+            }
+            notes.join("; ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::event::parse_format;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert!(matches!(printable("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn show_marks_padding_widening_and_data_loc() {
+        // Shape of Linux 6.18's syscalls/sys_enter_openat plus one __data_loc field.
+        let text = "name: sys_enter_x\nID: 5\nformat:\n\
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;\n\
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+\tfield:__data_loc char[] name;\toffset:32;\tsize:4;\tsigned:0;\n\n\
+print fmt: \"%d\", REC->dfd\n";
+        let layout = parse_format(text).unwrap();
+        let id = TracepointId::new("syscalls", "sys_enter_x");
+        let mut out = Vec::new();
+        write_show(&mut out, &id, &layout, "F", Style::plain()).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("record    36 bytes fixed (8 common header + 28 event)"),
+            "{out}"
+        );
+        let padding = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("12 "))
+            .unwrap();
+        assert!(padding.trim_start().starts_with("12     4"), "{padding}");
+        assert!(padding.ends_with("(padding)"), "{padding}");
+        assert!(
+            out.contains("int is 4 bytes but the record holds 8"),
+            "{out}"
+        );
+        assert!(out.contains("user pointer"), "{out}");
+        assert!(out.contains("data at record + (v & 0xffff)"), "{out}");
+        assert!(out.contains("print fmt: \"%d\", REC->dfd"), "{out}");
+    }
+}
