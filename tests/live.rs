@@ -1,0 +1,209 @@
+//! Tests against this machine's real tracefs. They need root; outside CI
+//! they skip with a printed reason, under `CI=true` they must run.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::{is_ci, live_system_available, probedex_in, repo_dir, Run};
+
+fn probedex(args: &[&str]) -> Run {
+    probedex_in(&repo_dir(), &[], args)
+}
+
+fn sorted_available_events(tracefs: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(tracefs.join("available_events")).unwrap();
+    let mut names: Vec<String> = text
+        .lines()
+        .map(|l| format!("tracepoint:{}", l.trim()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn lists_exactly_the_available_events() {
+    let Some(tracefs) = live_system_available("lists live tracepoints") else {
+        return;
+    };
+    let out = probedex(&["list", "tracepoint:*"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let listed: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(listed, sorted_available_events(&tracefs));
+    // The alias and a bare word select the same points.
+    let alias = probedex(&["list", "t:sched:*"]);
+    let full = probedex(&["list", "tracepoint:sched:*"]);
+    assert_eq!(alias.stdout, full.stdout);
+    assert!(full.stdout.lines().count() > 10);
+    let bare = probedex(&["list", "sched_switch"]);
+    assert_eq!(bare.stdout, "tracepoint:sched:sched_switch\n");
+}
+
+#[test]
+fn verbose_listing_reads_every_format_file() {
+    let Some(_) = live_system_available("lists live tracepoint fields") else {
+        return;
+    };
+    let out = probedex(&["list", "-v", "tracepoint:*"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.is_empty(), "warnings: {}", out.stderr);
+    let text = &out.stdout;
+    // Fields of well-known tracepoints, as the kernel declares them.
+    let sched_switch = text
+        .split("tracepoint:sched:sched_switch\n")
+        .nth(1)
+        .expect("sched_switch listed");
+    assert!(sched_switch.starts_with("    char prev_comm[16]\n    pid_t prev_pid\n"));
+    assert!(!sched_switch.contains("common_pid"));
+}
+
+/// The contract that scripts rely on: the same names and fields as bpftrace.
+#[test]
+fn same_names_and_fields_as_bpftrace() {
+    let Some(_) = live_system_available("compares with bpftrace") else {
+        return;
+    };
+    let Ok(version) = Command::new("bpftrace").arg("--version").output() else {
+        assert!(!is_ci(), "CI=true but bpftrace is not installed (dev/test installs it)");
+        eprintln!("skipped: bpftrace is not installed (apt-get install bpftrace)");
+        return;
+    };
+    eprintln!("comparing with {}", String::from_utf8_lossy(&version.stdout).trim());
+    let cases: [(&[&str], &[&str]); 2] = [
+        (&["-l", "tracepoint:*"], &["list", "tracepoint:*"]),
+        (&["-lv", "tracepoint:*"], &["list", "-v", "tracepoint:*"]),
+    ];
+    for (args, ours) in cases {
+        let theirs = Command::new("bpftrace").args(args).output().unwrap();
+        assert!(theirs.status.success(), "bpftrace {args:?} failed");
+        let ours = probedex(ours);
+        assert_eq!(ours.code, 0);
+        let theirs = String::from_utf8(theirs.stdout).unwrap();
+        if ours.stdout != theirs {
+            let ours_lines: Vec<&str> = ours.stdout.lines().collect();
+            let first = theirs
+                .lines()
+                .zip(&ours_lines)
+                .position(|(a, b)| a != *b)
+                .unwrap_or(ours_lines.len().min(theirs.lines().count()));
+            panic!(
+                "bpftrace {args:?} differs from probedex at line {}: bpftrace {:?}, probedex {:?}",
+                first + 1,
+                theirs.lines().nth(first),
+                ours_lines.get(first)
+            );
+        }
+    }
+}
+
+#[test]
+fn show_on_the_live_system() {
+    let Some(_) = live_system_available("shows a live tracepoint") else {
+        return;
+    };
+    let out = probedex(&["show", "tracepoint:syscalls:sys_enter_openat"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("/events/syscalls/sys_enter_openat/format"));
+    let dfd = out.stdout.lines().find(|l| l.contains(" dfd ")).unwrap();
+    assert!(dfd.trim_start().starts_with("16     8"), "{dfd}");
+    assert!(dfd.contains("record holds 8"), "{dfd}");
+
+    let missing = probedex(&["show", "tracepoint:syscalls:sys_enter_opnat"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("did you mean tracepoint:syscalls:sys_enter_openat"),
+        "{}",
+        missing.stderr
+    );
+}
+
+/// Runs `script` in a private mount namespace where tracefs is unmounted, so
+/// the test can see what probedex does on a fresh machine without touching
+/// the host's mounts.
+fn in_namespace_without_tracefs(script: &str) -> Run {
+    let bin = env!("CARGO_BIN_EXE_probedex");
+    let full = format!(
+        "umount -R /sys/kernel/debug 2>/dev/null; \
+         while grep -q ' tracefs ' /proc/self/mounts; do \
+           umount \"$(awk '$3 == \"tracefs\" {{print $2; exit}}' /proc/self/mounts)\" || exit 99; \
+         done; \
+         P={bin}; {script}"
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run unshare");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn mounts_tracefs_when_root_and_says_so() {
+    let Some(_) = live_system_available("mounts tracefs in a private namespace") else {
+        return;
+    };
+    let out = in_namespace_without_tracefs(
+        "$P list tracepoint:sched:sched_switch && grep ' tracefs ' /proc/self/mounts",
+    );
+    assert_eq!(out.code, 0, "stdout {} stderr {}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("probedex: tracefs was not mounted; mounted it at /sys/kernel/tracing"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.starts_with("tracepoint:sched:sched_switch\n"));
+    assert!(out.stdout.contains("/sys/kernel/tracing tracefs"), "{}", out.stdout);
+}
+
+#[test]
+fn refuses_clearly_without_root() {
+    let Some(_) = live_system_available("runs probedex as nobody") else {
+        return;
+    };
+    let as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups $P list";
+    // tracefs not mounted, and nobody may not mount it.
+    let out = in_namespace_without_tracefs(as_nobody);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("only root may mount it"), "{}", out.stderr);
+    assert!(out.stderr.contains("sudo mount -t tracefs"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+
+    // tracefs mounted (mode 0700): nobody may not read it.
+    let out = in_namespace_without_tracefs(&format!(
+        "mount -t tracefs nodev /sys/kernel/tracing && {as_nobody}"
+    ));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("permission denied"), "{}", out.stderr);
+    assert!(out.stderr.contains("sudo"), "{}", out.stderr);
+}
+
+#[test]
+fn closed_pipe_is_not_an_error() {
+    let Some(_) = live_system_available("lists into a closed pipe") else {
+        return;
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_probedex"))
+        .args(["list", "-v", "tracepoint:*"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // Dropping our end of the pipe is what `| head -1` does.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("tracepoint:"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
