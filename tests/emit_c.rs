@@ -64,7 +64,11 @@ fn struct_name(category: &str, event: &str) -> String {
 /// Emits every tracepoint in the tree under `tracefs`, writes the C file with
 /// the assertions, compiles it. Returns how many fields were checked.
 fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
-    let out = probedex_in(&repo_dir(), root_args, &["show", "--emit", "c", "tracepoint:*"]);
+    let out = probedex_in(
+        &repo_dir(),
+        root_args,
+        &["show", "--emit", "c", "tracepoint:*"],
+    );
     assert_eq!(out.code, 0, "show --emit c failed: {}", out.stderr);
     assert!(out.stderr.is_empty(), "unexpected stderr: {}", out.stderr);
 
@@ -73,7 +77,11 @@ fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
     let mut checked = 0;
     for line in events.lines() {
         let (category, event) = line.split_once(':').unwrap();
-        let format = tracefs.join("events").join(category).join(event).join("format");
+        let format = tracefs
+            .join("events")
+            .join(category)
+            .join(event)
+            .join("format");
         let text = std::fs::read_to_string(&format).unwrap();
         let tag = struct_name(category, event);
         let mut end = 0;
@@ -108,13 +116,25 @@ fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
     if which("clang") {
         // <linux/types.h> includes <asm/types.h>, which lives in the host's
         // multiarch directory; BPF builds add it the same way.
-        let multiarch = Command::new("gcc").arg("-print-multiarch").output().unwrap();
+        let multiarch = Command::new("gcc")
+            .arg("-print-multiarch")
+            .output()
+            .unwrap();
         let include = format!(
             "-idirafter/usr/include/{}",
             String::from_utf8_lossy(&multiarch.stdout).trim()
         );
         compile(
-            &["clang", "-target", "bpf", &include, "-O2", "-c", "-o", "/dev/null"],
+            &[
+                "clang",
+                "-target",
+                "bpf",
+                &include,
+                "-O2",
+                "-c",
+                "-o",
+                "/dev/null",
+            ],
             &source,
         );
     } else {
@@ -130,7 +150,11 @@ fn compile(command: &[&str], source: &Path) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", command[0]));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).take(20).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("error"))
+        .take(20)
+        .collect();
     assert!(
         out.status.success(),
         "{} rejected the emitted structs ({}):\n{}",

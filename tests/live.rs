@@ -66,11 +66,17 @@ fn same_names_and_fields_as_bpftrace() {
         return;
     };
     let Ok(version) = Command::new("bpftrace").arg("--version").output() else {
-        assert!(!is_ci(), "CI=true but bpftrace is not installed (dev/test installs it)");
+        assert!(
+            !is_ci(),
+            "CI=true but bpftrace is not installed (dev/test installs it)"
+        );
         eprintln!("skipped: bpftrace is not installed (apt-get install bpftrace)");
         return;
     };
-    eprintln!("comparing with {}", String::from_utf8_lossy(&version.stdout).trim());
+    eprintln!(
+        "comparing with {}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
     let cases: [(&[&str], &[&str]); 2] = [
         (&["-l", "tracepoint:*"], &["list", "tracepoint:*"]),
         (&["-lv", "tracepoint:*"], &["list", "-v", "tracepoint:*"]),
@@ -105,7 +111,9 @@ fn show_on_the_live_system() {
     };
     let out = probedex(&["show", "tracepoint:syscalls:sys_enter_openat"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("/events/syscalls/sys_enter_openat/format"));
+    assert!(out
+        .stdout
+        .contains("/events/syscalls/sys_enter_openat/format"));
     let dfd = out.stdout.lines().find(|l| l.contains(" dfd ")).unwrap();
     assert!(dfd.trim_start().starts_with("16     8"), "{dfd}");
     assert!(dfd.contains("record holds 8"), "{dfd}");
@@ -161,7 +169,11 @@ fn mounts_tracefs_when_root_and_says_so() {
         out.stderr
     );
     assert!(out.stdout.starts_with("tracepoint:sched:sched_switch\n"));
-    assert!(out.stdout.contains("/sys/kernel/tracing tracefs"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("/sys/kernel/tracing tracefs"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -173,8 +185,16 @@ fn refuses_clearly_without_root() {
     // tracefs not mounted, and nobody may not mount it.
     let out = in_namespace_without_tracefs(as_nobody);
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("only root may mount it"), "{}", out.stderr);
-    assert!(out.stderr.contains("sudo mount -t tracefs"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("only root may mount it"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("sudo mount -t tracefs"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 
     // tracefs mounted (mode 0700): nobody may not read it.
@@ -205,5 +225,9 @@ fn closed_pipe_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert!(first.starts_with("tracepoint:"));
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -121,7 +121,7 @@ pub fn c_struct(
         let statement = format!("{};", m.decl);
         let _ = write!(
             text,
-            "\t{statement:<width$}\t/* {:>3} +{}",
+            "\t{statement:<width$} /* offset {:>3}, size {}",
             m.offset, m.size
         );
         if let Some(note) = &m.note {
