@@ -1,0 +1,147 @@
+//! Helpers for the fixture and bad-input tests: running the binary from the
+//! repository (so relative `--root fixtures/...` paths, and the paths printed
+//! in output, are the same on every machine) and capturing what it did.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The binary under test.
+pub const PROBEDEX: &str = env!("CARGO_BIN_EXE_probedex");
+
+/// The repository root: relative `--root` paths resolve against it.
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stderr's lines (without their newlines).
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().collect()
+    }
+
+    /// A one-paragraph description for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "probedex {}\nexit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args.join(" "),
+            self.code,
+            clip(&self.stdout, 2000),
+            clip(&self.stderr, 2000)
+        )
+    }
+}
+
+fn clip(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// Runs probedex in the repository with `args`.
+pub fn probedex<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(Command::new(PROBEDEX), &repo_dir(), args, &[])
+}
+
+/// Runs probedex in `dir` with `args` and extra environment variables.
+pub fn probedex_with<I, S>(dir: &Path, args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(Command::new(PROBEDEX), dir, args, env)
+}
+
+/// Runs `command` (probedex itself, or a wrapper such as `setpriv` that
+/// execs it) with `args`. The environment is cleaned of what would change
+/// the output: no tracefs override, no colour.
+pub fn run<I, S>(mut command: Command, dir: &Path, args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned())
+        .collect();
+    command
+        .current_dir(dir)
+        .args(&args)
+        .env_remove("PROBEDEX_TRACEFS")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let run = Run {
+        args,
+        code: out
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("probedex was killed by a signal: {:?}", out.status)),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
+        "probedex panicked:\n{}",
+        run.describe()
+    );
+    run
+}
+
+/// `PROBEDEX_UPDATE=1`: rewrite golden files instead of comparing.
+pub fn updating() -> bool {
+    std::env::var_os("PROBEDEX_UPDATE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The first line where `expected` and `actual` differ, both sides shown,
+/// for failure messages that point at the change rather than dump two files.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    let (mut e, mut a) = (expected.split('\n'), actual.split('\n'));
+    let mut number = 1;
+    loop {
+        match (e.next(), a.next()) {
+            (None, None) => return "identical".into(),
+            (x, y) if x == y => number += 1,
+            (x, y) => {
+                return format!(
+                    "first difference at line {number}:\n  expected: {}\n  actual:   {}",
+                    x.map_or("<end of file>".to_string(), |l| format!("{l:?}")),
+                    y.map_or("<end of file>".to_string(), |l| format!("{l:?}")),
+                )
+            }
+        }
+    }
+}
+
+/// Says why a test did not run: a skipped kernel test must say so rather
+/// than pass silently (cargo shows it with `--nocapture`).
+#[allow(clippy::print_stderr)]
+pub fn skip(reason: &str) {
+    eprintln!("skipped: {reason}");
+}
