@@ -74,14 +74,20 @@ impl From<SystemError> for Error {
     }
 }
 
-impl From<DiscoverError> for Error {
-    fn from(e: DiscoverError) -> Self {
-        let status = if e.is_permission() {
-            ExitStatus::Refused
+impl Error {
+    /// A discovery failure; `live` adds the advice that only applies to the
+    /// running system (a captured tree is not fixed by sudo).
+    pub fn from_discover(e: &DiscoverError, live: bool) -> Self {
+        if e.is_permission() {
+            let hint = if live {
+                "; tracefs is readable by root only: run probedex with sudo"
+            } else {
+                ""
+            };
+            Error::new(ExitStatus::Refused, format!("{e}{hint}"))
         } else {
-            ExitStatus::BadInput
-        };
-        Error::new(status, e.to_string())
+            Error::bad_input(e.to_string())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Parser;
 use probedex::cli::Cli;
 use probedex::commands::{self, Io, Outcome, RunError};
 use probedex::error::ExitStatus;
+use probedex::output::text::printable;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
         (Ok(Outcome::Matched), Ok(())) => ExitStatus::Success,
         (Ok(Outcome::NothingMatched), Ok(())) => ExitStatus::NothingMatched,
         (Err(RunError::Failed(e)), _) => {
-            let _ = writeln!(err, "probedex: {}", e.message);
+            // Names from a captured tree may hold terminal escapes.
+            let _ = writeln!(err, "probedex: {}", printable(&e.message));
             e.status
         }
         // `probedex list | head` closes the pipe early: not an error.

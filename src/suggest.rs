@@ -1,28 +1,51 @@
 //! "Did you mean": the nearest known names to something that does not exist.
 
-/// Up to `limit` candidates closest to `wanted`, best first. Candidates that
-/// are too far away to be a plausible typo are dropped, so the result may be
-/// empty. Scoring is Jaro-Winkler, which favours a shared prefix; that suits
-/// probe names, where the category and the first words are usually right.
-pub fn nearest<'a, I>(wanted: &str, candidates: I, limit: usize) -> Vec<I::Item>
+/// How close a candidate must be to count as a plausible typo (Jaro-Winkler).
+const THRESHOLD: f64 = 0.85;
+/// Suggestions must also be about as close as the best one: one clear typo
+/// should not come with two unrelated names.
+const MARGIN: f64 = 0.03;
+
+/// Up to `limit` candidates whose `key` is closest to `wanted`, best first;
+/// possibly none. Jaro-Winkler favours a shared prefix, which suits probe
+/// names, where the first words are usually right.
+pub fn nearest_by<T, K, F>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = T>,
+    key: F,
+    limit: usize,
+) -> Vec<T>
 where
-    I: IntoIterator,
-    I::Item: AsRef<str> + 'a,
+    F: Fn(&T) -> &K,
+    K: AsRef<str> + ?Sized,
 {
-    const THRESHOLD: f64 = 0.8;
-    let mut scored: Vec<(f64, I::Item)> = candidates
+    let mut scored: Vec<(f64, T)> = candidates
         .into_iter()
         .filter_map(|c| {
-            let score = strsim::jaro_winkler(wanted, c.as_ref());
+            let score = strsim::jaro_winkler(wanted, key(&c).as_ref());
             (score >= THRESHOLD).then_some((score, c))
         })
         .collect();
     scored.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
-            .then_with(|| a.1.as_ref().cmp(b.1.as_ref()))
+            .then_with(|| key(&a.1).as_ref().cmp(key(&b.1).as_ref()))
     });
-    scored.dedup_by(|a, b| a.1.as_ref() == b.1.as_ref());
-    scored.into_iter().take(limit).map(|(_, c)| c).collect()
+    let best = scored.first().map_or(0.0, |(score, _)| *score);
+    scored
+        .into_iter()
+        .take_while(|(score, _)| *score >= best - MARGIN)
+        .take(limit)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// [`nearest_by`] for candidates that are names themselves.
+pub fn nearest<I>(wanted: &str, candidates: I, limit: usize) -> Vec<I::Item>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    nearest_by(wanted, candidates, |c| c, limit)
 }
 
 #[cfg(test)]
@@ -32,12 +55,15 @@ mod tests {
     #[test]
     fn finds_typos_and_drops_strangers() {
         let names = [
-            "syscalls:sys_enter_openat",
-            "syscalls:sys_enter_open",
-            "sched:sched_switch",
+            "sys_enter_openat",
+            "sys_enter_open",
+            "sys_enter_openat2",
+            "sched_switch",
         ];
-        let got = nearest("syscalls:sys_enter_opnat", names, 2);
-        assert_eq!(got[0], "syscalls:sys_enter_openat");
+        let got = nearest("sys_enter_opnat", names, 3);
+        assert_eq!(got[0], "sys_enter_openat");
+        assert!(!got.contains(&"sched_switch"), "{got:?}");
         assert!(nearest("zzzzzz", names, 3).is_empty());
+        assert!(nearest("nosuchthing", ["sched_waking", "sched_switch"], 3).is_empty());
     }
 }

@@ -81,9 +81,12 @@ impl fmt::Display for SystemError {
             }
             SystemError::NoTracefsInRoot(dir) => write!(
                 f,
-                "--root {0}: no tracefs in this tree (looked for {0}{TRACEFS} and {0}{DEBUGFS_TRACING}); \
-                 capture one with `cp -r --parents`, see fixtures/README.md",
-                dir.display()
+                "--root {}: no tracefs in this tree (looked for {} and {}); a capture needs \
+                 sys/kernel/tracing/available_events and events/*/*/format (probedex's \
+                 fixtures/capture-tracefs.sh makes one)",
+                dir.display(),
+                dir.join(&TRACEFS[1..]).display(),
+                dir.join(&DEBUGFS_TRACING[1..]).display()
             ),
             SystemError::BadOverride(dir) => write!(
                 f,

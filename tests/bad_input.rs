@@ -313,7 +313,6 @@ fn usage_errors_exit_2() {
 /// corrupted capture): nothing may reach the terminal unescaped, on stdout
 /// or in error messages on stderr.
 #[test]
-#[ignore = "bug: error and warning messages print paths and suggested names with raw control characters (see the fixtures report)"]
 fn hostile_names_are_escaped_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let tracing = dir.path().join("sys/kernel/tracing");

@@ -9,13 +9,13 @@
 //! When clang is installed the same file is also compiled for the BPF target
 //! (`clang -target bpf`), which is what a BPF program author will do.
 
-mod support;
+mod common;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{live_system_available, probedex_in, repo_dir};
+use common::{live_system_available, probedex, repo_dir, skip};
 
 /// `(name, offset, size)` of every field in a format file, from the raw text.
 fn raw_fields(format_text: &str) -> Vec<(String, u64, u64)> {
@@ -64,10 +64,10 @@ fn struct_name(category: &str, event: &str) -> String {
 /// Emits every tracepoint in the tree under `tracefs`, writes the C file with
 /// the assertions, compiles it. Returns how many fields were checked.
 fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
-    let out = probedex_in(
-        &repo_dir(),
-        root_args,
-        &["show", "--emit", "c", "tracepoint:*"],
+    let out = probedex(
+        root_args
+            .iter()
+            .chain(&["show", "--emit", "c", "tracepoint:*"]),
     );
     assert_eq!(out.code, 0, "show --emit c failed: {}", out.stderr);
     assert!(out.stderr.is_empty(), "unexpected stderr: {}", out.stderr);
@@ -138,7 +138,7 @@ fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
             &source,
         );
     } else {
-        eprintln!("note: clang not installed; skipped compiling for the BPF target");
+        skip("clang not installed: did not compile for the BPF target");
     }
     checked
 }

@@ -2,10 +2,11 @@
 //! into the structs below, which reject unknown fields, and the values obey
 //! the rules the document states.
 
-mod support;
+mod common;
 
 use serde::Deserialize;
-use support::{live_system_available, probedex_in, repo_dir};
+
+use common::{live_system_available, probedex};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,8 +124,7 @@ fn check_detail(detail: &TracepointDetail) {
 /// Runs every JSON-producing command over a tree and checks all objects;
 /// also checks that `-v --json` carries the same fields `-v` prints.
 fn check_tree(global: &[&str]) -> usize {
-    let dir = repo_dir();
-    let list = probedex_in(&dir, global, &["list", "--json", "tracepoint:*"]);
+    let list = probedex(global.iter().chain(&["list", "--json", "tracepoint:*"]));
     assert_eq!(list.code, 0, "{}", list.stderr);
     let entries: Vec<ProbeEntry> = list
         .stdout
@@ -133,7 +133,11 @@ fn check_tree(global: &[&str]) -> usize {
         .collect();
     entries.iter().for_each(check_entry);
 
-    let verbose = probedex_in(&dir, global, &["list", "-v", "--json", "tracepoint:*"]);
+    let verbose = probedex(
+        global
+            .iter()
+            .chain(&["list", "-v", "--json", "tracepoint:*"]),
+    );
     assert_eq!(verbose.code, 0, "{}", verbose.stderr);
     let details: Vec<TracepointDetail> = verbose
         .stdout
@@ -146,7 +150,7 @@ fn check_tree(global: &[&str]) -> usize {
     assert_eq!(names, listed);
 
     // The JSON's event fields are exactly what the text listing prints.
-    let text = probedex_in(&dir, global, &["list", "-v", "tracepoint:*"]);
+    let text = probedex(global.iter().chain(&["list", "-v", "tracepoint:*"]));
     let mut from_json = String::new();
     for d in &details {
         from_json.push_str(&d.probe);
@@ -161,7 +165,7 @@ fn check_tree(global: &[&str]) -> usize {
 
     // `show --json` prints the same object as `list -v --json`.
     let first = &details[0].probe;
-    let show = probedex_in(&dir, global, &["show", "--json", first]);
+    let show = probedex(global.iter().chain(&["show", "--json", first]));
     assert_eq!(show.code, 0, "{}", show.stderr);
     assert_eq!(show.stdout.lines().next(), verbose.stdout.lines().next());
     details.len()
@@ -183,11 +187,13 @@ fn live_json_follows_the_schema() {
 
 #[test]
 fn syscall_arguments_report_their_declared_size() {
-    let out = probedex_in(
-        &repo_dir(),
-        &["--root", "fixtures/linux-6.18-x86_64"],
-        &["show", "--json", "tracepoint:syscalls:sys_enter_openat"],
-    );
+    let out = probedex([
+        "--root",
+        "fixtures/linux-6.18-x86_64",
+        "show",
+        "--json",
+        "tracepoint:syscalls:sys_enter_openat",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let detail: TracepointDetail = serde_json::from_str(out.stdout.trim()).unwrap();
     let dfd = detail.fields.iter().find(|f| f.name == "dfd").unwrap();

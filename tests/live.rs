@@ -1,16 +1,12 @@
 //! Tests against this machine's real tracefs. They need root; outside CI
 //! they skip with a printed reason, under `CI=true` they must run.
 
-mod support;
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use support::{is_ci, live_system_available, probedex_in, repo_dir, Run};
-
-fn probedex(args: &[&str]) -> Run {
-    probedex_in(&repo_dir(), &[], args)
-}
+use common::{is_ci, live_system_available, probedex, skip, Run};
 
 fn sorted_available_events(tracefs: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(tracefs.join("available_events")).unwrap();
@@ -28,16 +24,16 @@ fn lists_exactly_the_available_events() {
     let Some(tracefs) = live_system_available("lists live tracepoints") else {
         return;
     };
-    let out = probedex(&["list", "tracepoint:*"]);
+    let out = probedex(["list", "tracepoint:*"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let listed: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(listed, sorted_available_events(&tracefs));
     // The alias and a bare word select the same points.
-    let alias = probedex(&["list", "t:sched:*"]);
-    let full = probedex(&["list", "tracepoint:sched:*"]);
+    let alias = probedex(["list", "t:sched:*"]);
+    let full = probedex(["list", "tracepoint:sched:*"]);
     assert_eq!(alias.stdout, full.stdout);
     assert!(full.stdout.lines().count() > 10);
-    let bare = probedex(&["list", "sched_switch"]);
+    let bare = probedex(["list", "sched_switch"]);
     assert_eq!(bare.stdout, "tracepoint:sched:sched_switch\n");
 }
 
@@ -46,7 +42,7 @@ fn verbose_listing_reads_every_format_file() {
     let Some(_) = live_system_available("lists live tracepoint fields") else {
         return;
     };
-    let out = probedex(&["list", "-v", "tracepoint:*"]);
+    let out = probedex(["list", "-v", "tracepoint:*"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.is_empty(), "warnings: {}", out.stderr);
     let text = &out.stdout;
@@ -70,13 +66,10 @@ fn same_names_and_fields_as_bpftrace() {
             !is_ci(),
             "CI=true but bpftrace is not installed (dev/test installs it)"
         );
-        eprintln!("skipped: bpftrace is not installed (apt-get install bpftrace)");
+        skip("bpftrace is not installed (apt-get install bpftrace)");
         return;
     };
-    eprintln!(
-        "comparing with {}",
-        String::from_utf8_lossy(&version.stdout).trim()
-    );
+    assert!(version.status.success());
     let cases: [(&[&str], &[&str]); 2] = [
         (&["-l", "tracepoint:*"], &["list", "tracepoint:*"]),
         (&["-lv", "tracepoint:*"], &["list", "-v", "tracepoint:*"]),
@@ -109,7 +102,7 @@ fn show_on_the_live_system() {
     let Some(_) = live_system_available("shows a live tracepoint") else {
         return;
     };
-    let out = probedex(&["show", "tracepoint:syscalls:sys_enter_openat"]);
+    let out = probedex(["show", "tracepoint:syscalls:sys_enter_openat"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out
         .stdout
@@ -118,7 +111,7 @@ fn show_on_the_live_system() {
     assert!(dfd.trim_start().starts_with("16     8"), "{dfd}");
     assert!(dfd.contains("record holds 8"), "{dfd}");
 
-    let missing = probedex(&["show", "tracepoint:syscalls:sys_enter_opnat"]);
+    let missing = probedex(["show", "tracepoint:syscalls:sys_enter_opnat"]);
     assert_eq!(missing.code, 1);
     assert!(
         missing
@@ -147,6 +140,7 @@ fn in_namespace_without_tracefs(script: &str) -> Run {
         .output()
         .expect("run unshare");
     Run {
+        args: vec![script.to_string()],
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),

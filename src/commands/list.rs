@@ -2,8 +2,8 @@
 //! each tracepoint's fields under it, like `bpftrace -lv`.
 
 use super::{
-    check_supported, list_tracepoints, no_match_message, parse_patterns, select_tracepoints,
-    Context, Io, Outcome, RunError,
+    check_supported, no_match_message, parse_patterns, select_tracepoints, Context, Io, Outcome,
+    RunError,
 };
 use crate::discover::tracepoints;
 use crate::error::Error;
@@ -18,7 +18,7 @@ pub(super) fn run(
     let patterns = parse_patterns(pattern_texts)?;
     check_supported(&patterns)?;
     let tracefs = ctx.tracefs(io)?;
-    let all = list_tracepoints(&tracefs)?;
+    let all = ctx.tracepoints(&tracefs)?;
     let selected = select_tracepoints(&all, &patterns);
 
     // An exact name that matched nothing is almost always a typo: say so

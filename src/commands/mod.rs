@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use crate::cli::{Cli, Command};
 use crate::discover::tracepoints;
 use crate::error::Error;
+use crate::output::text::printable;
 use crate::output::Style;
 use crate::probe::{ProbeKind, ProbePattern, TracepointId};
 use crate::suggest;
@@ -40,11 +41,11 @@ impl Io<'_> {
     /// One `probedex: warning: ...` line. A failure to write a warning is not
     /// worth failing the command for.
     pub fn warn(&mut self, message: &str) {
-        let _ = writeln!(self.err, "probedex: warning: {message}");
+        let _ = writeln!(self.err, "probedex: warning: {}", printable(message));
     }
 
     pub fn notice(&mut self, message: &str) {
-        let _ = writeln!(self.err, "probedex: {message}");
+        let _ = writeln!(self.err, "probedex: {}", printable(message));
     }
 }
 
@@ -95,6 +96,15 @@ struct Context {
 }
 
 impl Context {
+    /// Every tracepoint, sorted.
+    fn tracepoints(&self, tracefs: &Tracefs) -> Result<Vec<TracepointId>, Error> {
+        tracepoints::list(tracefs).map_err(|e| self.discover_error(&e))
+    }
+
+    fn discover_error(&self, e: &crate::discover::DiscoverError) -> Error {
+        Error::from_discover(e, self.system.is_live())
+    }
+
     fn tracefs(&self, io: &mut Io<'_>) -> Result<Tracefs, Error> {
         let tracefs = self.system.tracefs()?;
         if tracefs.mounted_now {
@@ -152,40 +162,44 @@ fn select_tracepoints(all: &[TracepointId], patterns: &[ProbePattern]) -> Vec<Tr
 /// "no such tracepoint" with the nearest names, for exact patterns.
 fn no_match_message(pattern_text: &str, pattern: &ProbePattern, all: &[TracepointId]) -> String {
     let mut message = format!("{pattern_text}: no tracepoint matches");
-    if pattern.is_exact() {
-        let wanted = match pattern {
-            ProbePattern::Kind { rest, .. } => rest.text().to_string(),
-            ProbePattern::BareName(w) | ProbePattern::FullName(w) => w.text().to_string(),
-        };
-        let bare = matches!(pattern, ProbePattern::BareName(_));
-        let names: Vec<(String, String)> = all
-            .iter()
-            .map(|id| {
-                let key = if bare {
-                    id.event.clone()
-                } else {
-                    format!("{}:{}", id.category, id.event)
-                };
-                (key, id.probe_name())
-            })
-            .collect();
-        let near = suggest::nearest(&wanted, names.iter().map(|(k, _)| k.as_str()), 3);
-        if !near.is_empty() {
-            let full: Vec<&str> = near
-                .iter()
-                .filter_map(|k| {
-                    names
-                        .iter()
-                        .find(|(key, _)| key == k)
-                        .map(|(_, n)| n.as_str())
-                })
-                .collect();
-            message.push_str(&format!("; did you mean {}?", full.join(", ")));
+    if !pattern.is_exact() {
+        return message;
+    }
+    let (wanted, bare) = match pattern {
+        ProbePattern::Kind { rest, .. } => (rest.text(), false),
+        ProbePattern::BareName(w) => (w.text(), true),
+        ProbePattern::FullName(w) => (w.text(), false),
+    };
+    let category = (!bare).then(|| wanted.split_once(':')).flatten();
+    if let Some(("ftrace", _)) = category {
+        message.push_str(
+            "; ftrace/* are the function tracer's internal record formats, not tracepoints, \
+             and cannot be attached to",
+        );
+        return message;
+    }
+    let near: Vec<&TracepointId> = match category {
+        // The category is right: only the event name can be misspelt, and
+        // comparing whole names would rate every event of the category close.
+        Some((cat, event)) if all.iter().any(|id| id.category == cat) => {
+            let events = all.iter().filter(|id| id.category == cat);
+            suggest::nearest_by(event, events, |id| &id.event, 3)
         }
+        Some(_) => {
+            let full: Vec<(String, &TracepointId)> = all
+                .iter()
+                .map(|id| (format!("{}:{}", id.category, id.event), id))
+                .collect();
+            suggest::nearest_by(wanted, full.iter(), |(name, _)| name, 3)
+                .into_iter()
+                .map(|(_, id)| *id)
+                .collect()
+        }
+        None => suggest::nearest_by(wanted, all.iter(), |id| &id.event, 3),
+    };
+    if !near.is_empty() {
+        let names: Vec<String> = near.iter().map(|id| id.probe_name()).collect();
+        message.push_str(&format!("; did you mean {}?", names.join(", ")));
     }
     message
-}
-
-fn list_tracepoints(tracefs: &Tracefs) -> Result<Vec<TracepointId>, Error> {
-    Ok(tracepoints::list(tracefs)?)
 }

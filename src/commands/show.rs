@@ -1,8 +1,8 @@
 //! `probedex show`: the rich view of probe points, as text, JSON or C.
 
 use super::{
-    check_supported, list_tracepoints, no_match_message, parse_patterns, select_tracepoints,
-    Context, Io, Outcome, RunError,
+    check_supported, no_match_message, parse_patterns, select_tracepoints, Context, Io, Outcome,
+    RunError,
 };
 use crate::cli::EmitFormat;
 use crate::discover::tracepoints;
@@ -18,7 +18,7 @@ pub(super) fn run(
     let patterns = parse_patterns(probe_texts)?;
     check_supported(&patterns)?;
     let tracefs = ctx.tracefs(io)?;
-    let all = list_tracepoints(&tracefs)?;
+    let all = ctx.tracepoints(&tracefs)?;
 
     // Every probe asked for must exist: `show` is about specific points.
     let mut selected = Vec::new();
@@ -33,7 +33,7 @@ pub(super) fn run(
     selected.dedup();
 
     for (index, id) in selected.iter().enumerate() {
-        let layout = tracepoints::layout(&tracefs, id).map_err(Error::from)?;
+        let layout = tracepoints::layout(&tracefs, id).map_err(|e| ctx.discover_error(&e))?;
         let path = tracefs
             .format_path(&id.category, &id.event)
             .display()
@@ -43,8 +43,9 @@ pub(super) fn run(
         }
         match (emit, ctx.json) {
             (Some(EmitFormat::C), _) => {
-                let source = c::c_struct(id, &layout, &path)
-                    .map_err(|e| Error::bad_input(format!("{id}: cannot write a C struct: {e}")))?;
+                let source = c::c_struct(id, &layout, &path).map_err(|e| {
+                    Error::bad_input(format!("{id}: cannot write a C struct from {path}: {e}"))
+                })?;
                 io.out.write_all(source.as_bytes())?;
             }
             (None, true) => {

@@ -35,11 +35,7 @@ impl fmt::Display for DiscoverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DiscoverError::Io { path, source } => {
-                write!(f, "{}: {}", path.display(), io_reason(source))?;
-                if source.kind() == io::ErrorKind::PermissionDenied {
-                    f.write_str("; tracefs is readable by root only: run probedex with sudo")?;
-                }
-                Ok(())
+                write!(f, "{}: {}", path.display(), io_reason(source))
             }
             DiscoverError::Format { path, source } => {
                 write!(f, "{}: not a valid format file: {source}", path.display())

@@ -394,13 +394,14 @@ fn parse_declaration(decl: &str) -> Result<Declaration, String> {
     })
 }
 
-/// Keeps error messages on one line and short, whatever the input.
+/// Keeps quoted input short in messages. Control characters stay as they
+/// are: the printers escape them for terminals, JSON escapes them itself.
 fn clip(text: &str) -> String {
     let mut s: String = text.chars().take(80).collect();
     if s.len() < text.len() {
         s.push('…');
     }
-    s.escape_debug().to_string()
+    s
 }
 
 #[cfg(test)]
@@ -680,7 +681,8 @@ print fmt: \"%s\", \"\"\n";
         let err = parse_format(&bad_offset).unwrap_err();
         assert_eq!(err.line, 10);
         assert!(err.reason.contains("offset is not a number"), "{err}");
-        let huge = SCHED_SWITCH.replace("offset:60;\tsize:4", "offset:18446744073709551615;\tsize:4");
+        let huge =
+            SCHED_SWITCH.replace("offset:60;\tsize:4", "offset:18446744073709551615;\tsize:4");
         assert_eq!(parse_format(&huge).unwrap().fixed_size(), u64::MAX);
         let bad_id = SCHED_SWITCH.replace("ID: 372", "ID: -1");
         assert!(parse_format(&bad_id).is_err());

@@ -155,6 +155,17 @@ fn rows(id: &TracepointId, layout: &TracepointLayout) -> Vec<Row> {
                 is_padding: true,
             });
         }
+        let overlaps = field.offset < cursor;
+        let mut note = note(id, field);
+        if overlaps {
+            // Never in a kernel-written file; a corrupted capture can say so.
+            let warning = format!("OVERLAPS the previous field (which ends at {cursor})");
+            note = if note.is_empty() {
+                warning
+            } else {
+                format!("{warning}; {note}")
+            };
+        }
         cursor = cursor.max(field.end());
         rows.push(Row {
             offset: field.offset,
@@ -166,7 +177,7 @@ fn rows(id: &TracepointId, layout: &TracepointLayout) -> Vec<Row> {
             },
             type_text: field.type_text(),
             name: field.name.clone(),
-            note: note(id, field),
+            note,
             common: field.common,
             is_padding: false,
         });
@@ -201,8 +212,11 @@ fn note(id: &TracepointId, field: &Field) -> String {
                 ));
             }
             if crate::format::ctype::is_pointer(&field.c_type) {
-                // sys_enter_* arguments are the user's syscall arguments.
-                if id.category == "syscalls" {
+                if field.c_type.contains("__seg_gs") || field.c_type.contains("__percpu") {
+                    // An offset into the per-CPU area, not an address.
+                    notes.push("per-CPU pointer: bpf_per_cpu_ptr / bpf_this_cpu_ptr".into());
+                } else if id.category == "syscalls" {
+                    // sys_enter_* arguments are the user's syscall arguments.
                     notes.push("user pointer: bpf_probe_read_user".into());
                 } else {
                     notes.push("kernel pointer: bpf_probe_read_kernel".into());

@@ -1,4 +1,4 @@
-//! Helpers for the fixture and bad-input tests: running the binary from the
+//! Helpers shared by the integration tests: running the binary from the
 //! repository (so relative `--root fixtures/...` paths, and the paths printed
 //! in output, are the same on every machine) and capturing what it did.
 #![allow(dead_code)]
@@ -144,4 +144,27 @@ pub fn first_difference(expected: &str, actual: &str) -> String {
 #[allow(clippy::print_stderr)]
 pub fn skip(reason: &str) {
     eprintln!("skipped: {reason}");
+}
+
+pub fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The live tracefs directory, when a test that needs root and tracefs can
+/// run. Outside CI it skips (returns None) with the reason printed; under
+/// `CI=true` these tests must run, so a missing prerequisite fails them.
+pub fn live_system_available(what: &str) -> Option<PathBuf> {
+    if !is_root() {
+        assert!(!is_ci(), "CI=true but not root: cannot test what {what}");
+        skip(&format!("needs root for tracefs: {what}"));
+        return None;
+    }
+    // probedex mounts tracefs itself when it is missing; make sure it is there.
+    let out = probedex(["list", "tracepoint:sched:sched_switch"]);
+    assert_eq!(out.code, 0, "live list failed: {}", out.describe());
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|dir| dir.join("available_events").is_file())
+        .or_else(|| panic!("probedex listed tracepoints but no tracefs is visible to the test"))
 }
