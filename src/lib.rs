@@ -11,6 +11,7 @@ pub mod discover;
 pub mod error;
 pub mod format;
 pub mod output;
+pub mod parallel;
 pub mod probe;
 pub mod suggest;
 pub mod system;

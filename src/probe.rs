@@ -263,14 +263,25 @@ impl ProbePattern {
 
     /// Whether the pattern selects `tp`.
     pub fn matches_tracepoint(&self, tp: &TracepointId) -> bool {
-        match self {
-            ProbePattern::Kind { kind, rest } => {
-                *kind == ProbeKind::Tracepoint
-                    && rest.matches_parts(&[&tp.category, ":", &tp.event])
+        self.matches(ProbeKind::Tracepoint, Some(&tp.category), &tp.event)
+    }
+
+    /// Whether the pattern selects the point `KIND:[SCOPE:]NAME`, where
+    /// SCOPE is a tracepoint's category or a kernel module (None for
+    /// vmlinux, which patterns may also spell `vmlinux`).
+    pub fn matches(&self, kind: ProbeKind, scope: Option<&str>, name: &str) -> bool {
+        let scoped = |w: &Wildcard, prefix: &str| match scope {
+            Some(scope) => w.matches_parts(&[prefix, scope, ":", name]),
+            None => {
+                w.matches_parts(&[prefix, name]) || w.matches_parts(&[prefix, "vmlinux:", name])
             }
-            ProbePattern::BareName(w) => w.matches(&tp.event),
+        };
+        match self {
+            ProbePattern::Kind { kind: k, rest } => *k == kind && scoped(rest, ""),
+            ProbePattern::BareName(w) => kind.is_kernel() && w.matches(name),
             ProbePattern::FullName(w) => {
-                w.matches_parts(&["tracepoint:", &tp.category, ":", &tp.event])
+                let prefix = format!("{}:", kind.name());
+                scoped(w, &prefix)
             }
         }
     }
@@ -451,6 +462,24 @@ mod tests {
             names,
             ["tracepoint:a0:x", "tracepoint:a:b", "tracepoint:a:x"]
         );
+    }
+
+    #[test]
+    fn functions_with_and_without_modules() {
+        let p = ProbePattern::parse("fentry:vfs_*").unwrap();
+        assert!(p.matches(ProbeKind::Fentry, None, "vfs_read"));
+        assert!(!p.matches(ProbeKind::Fexit, None, "vfs_read"));
+        assert!(!p.matches(ProbeKind::Fentry, Some("ext4"), "vfs_read"));
+        let p = ProbePattern::parse("f:vmlinux:vfs_read").unwrap();
+        assert!(p.matches(ProbeKind::Fentry, None, "vfs_read"));
+        let p = ProbePattern::parse("kprobe:ext4:*").unwrap();
+        assert!(p.matches(ProbeKind::Kprobe, Some("ext4"), "ext4_file_open"));
+        assert!(!p.matches(ProbeKind::Kprobe, None, "ext4_file_open"));
+        let p = ProbePattern::parse("vfs_read").unwrap();
+        assert!(p.matches(ProbeKind::Kretprobe, None, "vfs_read"));
+        assert!(!p.matches(ProbeKind::Uprobe, None, "vfs_read"));
+        let p = ProbePattern::parse("*:vfs_read").unwrap();
+        assert!(p.matches(ProbeKind::Fexit, None, "vfs_read"));
     }
 
     #[test]

@@ -5,9 +5,10 @@ use super::{
     check_supported, no_match_message, parse_patterns, select_tracepoints, Context, Io, Outcome,
     RunError,
 };
-use crate::discover::tracepoints;
+use crate::discover::tracepoints::FormatReader;
 use crate::error::Error;
 use crate::output::{json, text};
+use crate::parallel;
 
 pub(super) fn run(
     ctx: &Context,
@@ -55,8 +56,11 @@ pub(super) fn run(
     }
 
     let json = ctx.json;
-    let chunks =
-        tracepoints::render_layouts(&tracefs, &selected, |chunk: &mut Rendered, id, layout| {
+    let chunks = parallel::render_chunks(
+        &selected,
+        FormatReader::new,
+        |reader, chunk: &mut Rendered, id| {
+            let layout = reader.layout(&tracefs, id);
             // Writing into a Vec cannot fail; the results are ignored for that reason.
             let out = &mut chunk.bytes;
             match layout {
@@ -88,7 +92,8 @@ pub(super) fn run(
                     chunk.warnings.push(e.to_string());
                 }
             }
-        });
+        },
+    );
     for chunk in chunks {
         for warning in &chunk.warnings {
             io.warn(warning);

@@ -2,19 +2,27 @@
 //! source (tracefs today; kallsyms, BTF and ELF files later) has a module
 //! that turns files into the typed values of `crate::format`.
 
+pub mod btf;
 pub mod tracepoints;
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::format::event::FormatError;
-
 /// A source file that could not be read or understood, with its path.
 #[derive(Debug)]
 pub enum DiscoverError {
-    Io { path: PathBuf, source: io::Error },
-    Format { path: PathBuf, source: FormatError },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// The file was read but is not what it should be.
+    Parse {
+        path: PathBuf,
+        /// What the file should have been: "format file", "BTF", ...
+        what: &'static str,
+        reason: String,
+    },
 }
 
 impl DiscoverError {
@@ -23,6 +31,19 @@ impl DiscoverError {
             path: path.into(),
             source,
         }
+    }
+
+    pub fn parse(path: impl Into<PathBuf>, what: &'static str, reason: impl ToString) -> Self {
+        DiscoverError::Parse {
+            path: path.into(),
+            what,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The file does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DiscoverError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
 
     /// The system refused us (as opposed to the input being broken).
@@ -37,8 +58,8 @@ impl fmt::Display for DiscoverError {
             DiscoverError::Io { path, source } => {
                 write!(f, "{}: {}", path.display(), io_reason(source))
             }
-            DiscoverError::Format { path, source } => {
-                write!(f, "{}: not a valid format file: {source}", path.display())
+            DiscoverError::Parse { path, what, reason } => {
+                write!(f, "{}: not a valid {what}: {reason}", path.display())
             }
         }
     }

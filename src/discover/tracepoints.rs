@@ -10,7 +10,6 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::DiscoverError;
 use crate::format::event::{parse_format, TracepointLayout};
@@ -67,24 +66,44 @@ fn walk_events_dir(tracefs: &Tracefs) -> Result<Vec<TracepointId>, DiscoverError
 
 /// Reads and parses one tracepoint's format file.
 pub fn layout(tracefs: &Tracefs, id: &TracepointId) -> Result<TracepointLayout, DiscoverError> {
-    layout_with_buffer(tracefs, id, &mut FormatBuffer::new())
+    FormatReader::new().layout(tracefs, id)
 }
 
-/// A reusable read buffer. Format files are generated on read and report
-/// size 0, so `read_to_end`'s size probe (a `statx` and an `lseek` per file)
-/// buys nothing; a plain loop into a buffer that fits nearly all of them
-/// needs two `read`s per file.
-struct FormatBuffer {
+/// Reads format files into a reusable buffer; one per thread when reading
+/// thousands (see `crate::parallel`).
+///
+/// Format files are generated on read and report size 0, so `read_to_end`'s
+/// size probe (a `statx` and an `lseek` per file) buys nothing; a plain loop
+/// into a buffer that fits nearly all of them needs two `read`s per file.
+#[derive(Debug)]
+pub struct FormatReader {
     bytes: Vec<u8>,
 }
 
-impl FormatBuffer {
+impl Default for FormatReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FormatReader {
     const INITIAL: usize = 16 * 1024;
 
-    fn new() -> Self {
-        FormatBuffer {
+    pub fn new() -> Self {
+        FormatReader {
             bytes: vec![0; Self::INITIAL],
         }
+    }
+
+    pub fn layout(
+        &mut self,
+        tracefs: &Tracefs,
+        id: &TracepointId,
+    ) -> Result<TracepointLayout, DiscoverError> {
+        let path = tracefs.format_path(&id.category, &id.event);
+        let bytes = self.read(&path).map_err(|e| DiscoverError::io(&path, e))?;
+        let text = String::from_utf8_lossy(bytes);
+        parse_format(&text).map_err(|e| DiscoverError::parse(path, "format file", e))
     }
 
     fn read(&mut self, path: &Path) -> io::Result<&[u8]> {
@@ -102,71 +121,6 @@ impl FormatBuffer {
             }
         }
     }
-}
-
-fn layout_with_buffer(
-    tracefs: &Tracefs,
-    id: &TracepointId,
-    buffer: &mut FormatBuffer,
-) -> Result<TracepointLayout, DiscoverError> {
-    let path = tracefs.format_path(&id.category, &id.event);
-    let bytes = buffer
-        .read(&path)
-        .map_err(|e| DiscoverError::io(&path, e))?;
-    let text = String::from_utf8_lossy(bytes);
-    parse_format(&text).map_err(|source| DiscoverError::Format { path, source })
-}
-
-/// Reads the layouts of `ids` and hands each to `render`, on several
-/// threads, `CHUNK` ids at a time; returns one `T` per chunk, in the order
-/// of `ids`.
-///
-/// Reading a format file costs the kernel ~10 µs (it prints the text on
-/// every read), so thousands are read in parallel. Each layout is dropped
-/// as soon as it is rendered: keeping them all alive made glibc grow its
-/// per-thread arenas a page at a time (1,600 `mprotect` calls, a third of
-/// the run time of `list -v 'tracepoint:*'`).
-pub fn render_layouts<T, F>(tracefs: &Tracefs, ids: &[TracepointId], render: F) -> Vec<T>
-where
-    T: Default + Send,
-    F: Fn(&mut T, &TracepointId, Result<TracepointLayout, DiscoverError>) + Sync,
-{
-    const CHUNK: usize = 64;
-    let chunks: Vec<&[TracepointId]> = ids.chunks(CHUNK).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
-        .min(chunks.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut buffer = FormatBuffer::new();
-        let mut done = Vec::new();
-        loop {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(chunk) = chunks.get(index) else {
-                return done;
-            };
-            let mut out = T::default();
-            for id in *chunk {
-                render(&mut out, id, layout_with_buffer(tracefs, id, &mut buffer));
-            }
-            done.push((index, out));
-        }
-    };
-    let mut results: Vec<(usize, T)> = if threads == 1 {
-        work()
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("format reader thread panicked"))
-                .collect()
-        })
-    };
-    results.sort_unstable_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, out)| out).collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Pure parsers over `&str` / `&[u8]`: no file access here, so every parser
 //! is unit-tested on captured text and safe to fuzz.
 
+pub mod btf;
+pub mod btf_c;
 pub mod ctype;
 pub mod event;
 pub mod mounts;
