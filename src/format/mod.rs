@@ -5,4 +5,8 @@ pub mod btf;
 pub mod btf_c;
 pub mod ctype;
 pub mod event;
+pub mod ftrace_functions;
+pub mod kallsyms;
+pub mod kprobe_blacklist;
 pub mod mounts;
+pub mod symbol_name;
