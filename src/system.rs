@@ -119,6 +119,16 @@ impl fmt::Display for SystemError {
 impl std::error::Error for SystemError {}
 
 impl SystemError {
+    /// tracefs does not exist here at all (as opposed to being unusable):
+    /// a captured tree without it, or a kernel built without it.
+    pub fn is_absent(&self) -> bool {
+        match self {
+            SystemError::NoTracefsInRoot(_) => true,
+            SystemError::MountFailed { source, .. } => source.raw_os_error() == Some(libc::ENODEV),
+            _ => false,
+        }
+    }
+
     /// Whether the system refused (as opposed to the user giving a bad path).
     pub fn is_refusal(&self) -> bool {
         matches!(

@@ -33,8 +33,12 @@ fn lists_exactly_the_available_events() {
     let full = probedex(["list", "tracepoint:sched:*"]);
     assert_eq!(alias.stdout, full.stdout);
     assert!(full.stdout.lines().count() > 10);
+    // A bare word searches every kernel kind: the event is also a raw tracepoint.
     let bare = probedex(["list", "sched_switch"]);
-    assert_eq!(bare.stdout, "tracepoint:sched:sched_switch\n");
+    assert_eq!(
+        bare.stdout,
+        "rawtracepoint:sched_switch\ntracepoint:sched:sched_switch\n"
+    );
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //! resolves its patterns, asks `discover` for what it needs, and hands the
 //! results to a renderer.
 
+mod kernel;
 mod list;
 mod show;
+mod sources;
 
 use std::io::{self, Write};
 
@@ -105,15 +107,14 @@ impl Context {
         Error::from_discover(e, self.system.is_live())
     }
 
-    fn tracefs(&self, io: &mut Io<'_>) -> Result<Tracefs, Error> {
-        let tracefs = self.system.tracefs()?;
+    /// Tells the user when finding tracefs meant mounting it.
+    fn announce_mount(&self, tracefs: &Tracefs, io: &mut Io<'_>) {
         if tracefs.mounted_now {
             io.notice(&format!(
                 "tracefs was not mounted; mounted it at {}",
                 tracefs.dir.display()
             ));
         }
-        Ok(tracefs)
     }
 }
 
@@ -128,20 +129,41 @@ fn parse_patterns(patterns: &[String]) -> Result<Vec<ProbePattern>, Error> {
         .collect()
 }
 
+/// Kinds `list` and `show` can discover today.
+const DISCOVERABLE: [ProbeKind; 4] = [
+    ProbeKind::Fentry,
+    ProbeKind::Fexit,
+    ProbeKind::RawTracepoint,
+    ProbeKind::Tracepoint,
+];
+
 /// Kinds probedex cannot discover yet: asking for them explicitly is an
 /// error rather than an empty list that would look like "none exist".
 fn check_supported(patterns: &[ProbePattern]) -> Result<(), Error> {
     for pattern in patterns {
         if let Some(kind) = pattern.kind() {
-            if kind != ProbeKind::Tracepoint {
+            if !DISCOVERABLE.contains(&kind) {
+                let names: Vec<&str> = DISCOVERABLE.iter().map(|k| k.name()).collect();
                 return Err(Error::bad_input(format!(
-                    "{kind}: probedex does not discover {kind} probe points yet; only tracepoints \
-                     (tracepoint:CATEGORY:EVENT) are supported in this version"
+                    "{kind}: probedex does not discover {kind} probe points yet; this version \
+                     lists {}",
+                    names.join(", ")
                 )));
             }
         }
     }
     Ok(())
+}
+
+/// The discoverable kinds any pattern can select, sorted by name (the
+/// order listings print them in).
+fn selected_kinds(patterns: &[ProbePattern]) -> Vec<ProbeKind> {
+    let mut kinds: Vec<ProbeKind> = DISCOVERABLE
+        .into_iter()
+        .filter(|k| patterns.iter().any(|p| p.covers_kind(*k)))
+        .collect();
+    kinds.sort_by_key(|k| k.name());
+    kinds
 }
 
 /// The tracepoints any pattern selects, sorted and unique.
@@ -159,9 +181,39 @@ fn select_tracepoints(all: &[TracepointId], patterns: &[ProbePattern]) -> Vec<Tr
         .collect()
 }
 
-/// "no such tracepoint" with the nearest names, for exact patterns.
-fn no_match_message(pattern_text: &str, pattern: &ProbePattern, all: &[TracepointId]) -> String {
-    let mut message = format!("{pattern_text}: no tracepoint matches");
+/// A name "did you mean" may suggest.
+pub(super) struct Candidate {
+    /// A tracepoint's category or a function's module (None for vmlinux).
+    pub scope: Option<String>,
+    pub name: String,
+    pub probe: String,
+}
+
+impl Candidate {
+    fn tracepoint(id: &TracepointId) -> Candidate {
+        Candidate {
+            scope: Some(id.category.clone()),
+            name: id.event.clone(),
+            probe: id.probe_name(),
+        }
+    }
+
+    fn scoped_name(&self) -> String {
+        match &self.scope {
+            Some(scope) => format!("{scope}:{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// "no such probe point" with the nearest names, for exact patterns.
+fn no_match_message(pattern_text: &str, pattern: &ProbePattern, all: &[Candidate]) -> String {
+    let what = match pattern.kind() {
+        Some(ProbeKind::Tracepoint) => "tracepoint".to_string(),
+        Some(kind) => format!("{kind} point"),
+        None => "probe point".to_string(),
+    };
+    let mut message = format!("{pattern_text}: no {what} matches");
     if !pattern.is_exact() {
         return message;
     }
@@ -170,36 +222,37 @@ fn no_match_message(pattern_text: &str, pattern: &ProbePattern, all: &[Tracepoin
         ProbePattern::BareName(w) => (w.text(), true),
         ProbePattern::FullName(w) => (w.text(), false),
     };
-    let category = (!bare).then(|| wanted.split_once(':')).flatten();
-    if let Some(("ftrace", _)) = category {
-        message.push_str(
-            "; ftrace/* are the function tracer's internal record formats, not tracepoints, \
-             and cannot be attached to",
-        );
-        return message;
+    let scope = (!bare).then(|| wanted.split_once(':')).flatten();
+    if pattern.kind() == Some(ProbeKind::Tracepoint) {
+        if let Some(("ftrace", _)) = scope {
+            message.push_str(
+                "; ftrace/* are the function tracer's internal record formats, not tracepoints, \
+                 and cannot be attached to",
+            );
+            return message;
+        }
     }
-    let near: Vec<&TracepointId> = match category {
-        // The category is right: only the event name can be misspelt, and
-        // comparing whole names would rate every event of the category close.
-        Some((cat, event)) if all.iter().any(|id| id.category == cat) => {
-            let events = all.iter().filter(|id| id.category == cat);
-            suggest::nearest_by(event, events, |id| &id.event, 3)
+    let near: Vec<&Candidate> = match scope {
+        // The scope is right: only the name can be misspelt, and comparing
+        // whole names would rate everything in the scope close.
+        Some((scope, name)) if all.iter().any(|c| c.scope.as_deref() == Some(scope)) => {
+            let in_scope = all.iter().filter(|c| c.scope.as_deref() == Some(scope));
+            suggest::nearest_by(name, in_scope, |c| &c.name, 3)
         }
         Some(_) => {
-            let full: Vec<(String, &TracepointId)> = all
-                .iter()
-                .map(|id| (format!("{}:{}", id.category, id.event), id))
-                .collect();
-            suggest::nearest_by(wanted, full.iter(), |(name, _)| name, 3)
+            let keyed: Vec<(String, &Candidate)> =
+                all.iter().map(|c| (c.scoped_name(), c)).collect();
+            suggest::nearest_by(wanted, keyed.iter(), |(key, _)| key, 3)
                 .into_iter()
-                .map(|(_, id)| *id)
+                .map(|(_, c)| *c)
                 .collect()
         }
-        None => suggest::nearest_by(wanted, all.iter(), |id| &id.event, 3),
+        None => suggest::nearest_by(wanted, all.iter(), |c| &c.name, 3),
     };
-    if !near.is_empty() {
-        let names: Vec<String> = near.iter().map(|id| id.probe_name()).collect();
-        message.push_str(&format!("; did you mean {}?", names.join(", ")));
+    let mut probes: Vec<&str> = near.iter().map(|c| c.probe.as_str()).collect();
+    probes.dedup();
+    if !probes.is_empty() {
+        message.push_str(&format!("; did you mean {}?", probes.join(", ")));
     }
     message
 }

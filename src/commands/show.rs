@@ -1,60 +1,256 @@
-//! `probedex show`: the rich view of probe points, as text, JSON or C.
+//! `probedex show`: the rich view of probe points (text, JSON, or a C
+//! struct for tracepoints), and of kernel types (`struct:NAME`).
 
+use super::kernel::{btf_points, BtfPoint};
+use super::list::candidates;
+use super::sources::Sources;
 use super::{
-    check_supported, no_match_message, parse_patterns, select_tracepoints, Context, Io, Outcome,
+    check_supported, no_match_message, select_tracepoints, selected_kinds, Context, Io, Outcome,
     RunError,
 };
 use crate::cli::EmitFormat;
+use crate::discover::btf::KernelTypes;
 use crate::discover::tracepoints;
 use crate::error::Error;
+use crate::format::btf::Kind;
+use crate::output::kernel::{self as kernel_view, FunctionView};
 use crate::output::{c, json, text};
+use crate::probe::{ProbePattern, TracepointId};
+
+/// `struct:NAME`, `union:NAME`, `enum:NAME`, optionally `KIND:MODULE:NAME`.
+struct TypeSpec<'t> {
+    text: &'t str,
+    kinds: &'static [Kind],
+    module: Option<&'t str>,
+    name: &'t str,
+}
+
+impl<'t> TypeSpec<'t> {
+    fn parse(text: &'t str) -> Option<TypeSpec<'t>> {
+        let (head, rest) = text.split_once(':')?;
+        let kinds: &'static [Kind] = match head {
+            "struct" => &[Kind::Struct],
+            "union" => &[Kind::Union],
+            "enum" => &[Kind::Enum, Kind::Enum64],
+            _ => return None,
+        };
+        let (module, name) = match rest.split_once(':') {
+            Some((m, n)) => (Some(m), n),
+            None => (None, rest),
+        };
+        Some(TypeSpec {
+            text,
+            kinds,
+            module,
+            name,
+        })
+    }
+}
+
+/// One thing to show, in the order asked.
+enum Target<'t> {
+    Type(TypeSpec<'t>),
+    Probe(&'t str, ProbePattern),
+}
 
 pub(super) fn run(
     ctx: &Context,
-    probe_texts: &[String],
+    texts: &[String],
     emit: Option<EmitFormat>,
     io: &mut Io<'_>,
 ) -> Result<Outcome, RunError> {
-    let patterns = parse_patterns(probe_texts)?;
+    let targets: Vec<Target<'_>> = texts
+        .iter()
+        .map(|t| match TypeSpec::parse(t) {
+            Some(spec) => Ok(Target::Type(spec)),
+            None => ProbePattern::parse(t)
+                .map(|p| Target::Probe(t, p))
+                .map_err(Error::from),
+        })
+        .collect::<Result<_, _>>()?;
+    let patterns: Vec<ProbePattern> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Probe(_, p) => Some(p.clone()),
+            Target::Type(_) => None,
+        })
+        .collect();
     check_supported(&patterns)?;
-    let tracefs = ctx.tracefs(io)?;
-    let all = ctx.tracepoints(&tracefs)?;
+    let kinds = selected_kinds(&patterns);
+    let types_wanted = targets.iter().any(|t| matches!(t, Target::Type(_)));
+    let sources = Sources::load(ctx, &patterns, &kinds, types_wanted, io)?;
+    let vmlinux = sources.vmlinux(ctx)?;
+    let types = sources.kernel_types(vmlinux.as_ref(), io);
 
-    // Every probe asked for must exist: `show` is about specific points.
-    let mut selected = Vec::new();
-    for (text, pattern) in probe_texts.iter().zip(&patterns) {
-        let matched = select_tracepoints(&all, std::slice::from_ref(pattern));
-        if matched.is_empty() {
-            return Err(Error::nothing_matched(no_match_message(text, pattern, &all)).into());
-        }
-        selected.extend(matched);
-    }
-    selected.sort();
-    selected.dedup();
-
-    for (index, id) in selected.iter().enumerate() {
-        let layout = tracepoints::layout(&tracefs, id).map_err(|e| ctx.discover_error(&e))?;
-        let path = tracefs
-            .format_path(&id.category, &id.event)
-            .display()
-            .to_string();
-        if index > 0 && !ctx.json {
-            writeln!(io.out)?;
-        }
-        match (emit, ctx.json) {
-            (Some(EmitFormat::C), _) => {
-                let source = c::c_struct(id, &layout, &path).map_err(|e| {
-                    Error::bad_input(format!("{id}: cannot write a C struct from {path}: {e}"))
-                })?;
-                io.out.write_all(source.as_bytes())?;
+    let mut shown = 0usize;
+    for target in &targets {
+        match target {
+            Target::Type(spec) => {
+                let types = types.as_ref().expect("BTF loaded for type views");
+                if shown > 0 && !ctx.json {
+                    writeln!(io.out)?;
+                }
+                show_type(ctx, types, spec, io)?;
+                shown += 1;
             }
-            (None, true) => {
-                let detail = json::TracepointDetail::new(id, &layout, path);
-                serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
-                writeln!(io.out)?;
+            Target::Probe(text, pattern) => {
+                let selected: Vec<TracepointId> = sources
+                    .tracepoints()
+                    .map(|(_, all)| select_tracepoints(all, std::slice::from_ref(pattern)))
+                    .unwrap_or_default();
+                let points: Vec<BtfPoint<'_>> = match &types {
+                    Some(types) => kinds
+                        .iter()
+                        .filter(|k| Sources::needs_btf(**k))
+                        .flat_map(|&k| btf_points(types, k, std::slice::from_ref(pattern)))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if selected.is_empty() && points.is_empty() {
+                    let all = candidates(&sources, &kinds, types.as_ref());
+                    return Err(Error::nothing_matched(no_match_message(text, pattern, &all)).into());
+                }
+                // Kinds print in name order, as listings do.
+                let mut order: Vec<(String, Shown<'_, '_>)> = selected
+                    .iter()
+                    .map(|id| (id.probe_name(), Shown::Tracepoint(id)))
+                    .chain(points.iter().map(|p| (p.probe_name(), Shown::Point(p))))
+                    .collect();
+                order.sort_by(|a, b| a.0.cmp(&b.0));
+                for (probe, item) in order {
+                    if shown > 0 && !ctx.json {
+                        writeln!(io.out)?;
+                    }
+                    match item {
+                        Shown::Tracepoint(id) => show_tracepoint(ctx, &sources, id, emit, io)?,
+                        Shown::Point(point) => show_point(ctx, &sources, point, &probe, emit, io)?,
+                    }
+                    shown += 1;
+                }
             }
-            (None, false) => text::write_show(io.out, id, &layout, &path, ctx.style)?,
         }
     }
     Ok(Outcome::Matched)
 }
+
+enum Shown<'a, 'k> {
+    Tracepoint(&'a TracepointId),
+    Point(&'a BtfPoint<'k>),
+}
+
+fn show_tracepoint(
+    ctx: &Context,
+    sources: &Sources,
+    id: &TracepointId,
+    emit: Option<EmitFormat>,
+    io: &mut Io<'_>,
+) -> Result<(), RunError> {
+    let (tracefs, _) = sources.tracepoints().expect("tracepoints were listed");
+    let layout = tracepoints::layout(tracefs, id).map_err(|e| ctx.discover_error(&e))?;
+    let path = tracefs.format_path(&id.category, &id.event).display().to_string();
+    match (emit, ctx.json) {
+        (Some(EmitFormat::C), _) => {
+            let source = c::c_struct(id, &layout, &path).map_err(|e| {
+                Error::bad_input(format!("{id}: cannot write a C struct from {path}: {e}"))
+            })?;
+            io.out.write_all(source.as_bytes())?;
+        }
+        (None, true) => {
+            let detail = json::TracepointDetail::new(id, &layout, path);
+            serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
+            writeln!(io.out)?;
+        }
+        (None, false) => text::write_show(io.out, id, &layout, &path, ctx.style)?,
+    }
+    Ok(())
+}
+
+fn show_point(
+    ctx: &Context,
+    sources: &Sources,
+    point: &BtfPoint<'_>,
+    probe: &str,
+    emit: Option<EmitFormat>,
+    io: &mut Io<'_>,
+) -> Result<(), RunError> {
+    if emit.is_some() {
+        return Err(Error::bad_input(format!(
+            "{probe}: --emit c writes tracepoint record structs; a {} point receives its \
+             arguments directly (see `probedex show {probe}`)",
+            point.kind
+        ))
+        .into());
+    }
+    let signature = point.signature();
+    if ctx.json {
+        let detail = json::FunctionDetail::new(
+            probe.to_string(),
+            point.kind,
+            point.module_name(),
+            point.name,
+            point.type_id,
+            signature.as_ref(),
+        );
+        serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
+        writeln!(io.out)?;
+        return Ok(());
+    }
+    let btf_path = sources.btf_path(point.module);
+    let view = FunctionView {
+        probe,
+        kind: point.kind,
+        module: point.module_name(),
+        name: point.name,
+        btf_path: &btf_path,
+        btf_id: point.type_id,
+        signature: signature.as_ref(),
+        notes: &[],
+    };
+    kernel_view::write_function(io.out, &view, ctx.style)?;
+    Ok(())
+}
+
+fn show_type(
+    ctx: &Context,
+    types: &KernelTypes<'_>,
+    spec: &TypeSpec<'_>,
+    io: &mut Io<'_>,
+) -> Result<(), RunError> {
+    let found = types
+        .all()
+        .filter(|(module, _)| spec.module.is_none_or(|m| Some(m) == *module || (m == "vmlinux" && module.is_none())))
+        .find_map(|(module, btf)| {
+            btf.own_types()
+                .find(|t| spec.kinds.contains(&t.kind) && t.name() == Some(spec.name))
+                .map(|t| (module, btf, t.id))
+        });
+    let Some((module, btf, id)) = found else {
+        let names: Vec<String> = types
+            .all()
+            .flat_map(|(_, btf)| {
+                btf.own_types()
+                    .filter(|t| spec.kinds.contains(&t.kind))
+                    .filter_map(|t| t.name().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let near = crate::suggest::nearest(spec.name, names.iter(), 3);
+        let mut message = format!("{}: no such type in the kernel's BTF", spec.text);
+        if !near.is_empty() {
+            let kind = spec.text.split(':').next().unwrap_or("struct");
+            let near: Vec<String> = near.iter().map(|n| format!("{kind}:{n}")).collect();
+            message.push_str(&format!("; did you mean {}?", near.join(", ")));
+        }
+        return Err(Error::nothing_matched(message).into());
+    };
+    let module = module.unwrap_or("vmlinux");
+    if ctx.json {
+        let detail = json::TypeDetail::new(spec.text, btf, id, module);
+        serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
+        writeln!(io.out)?;
+    } else {
+        kernel_view::write_type(io.out, btf, id, module, ctx.style)?;
+    }
+    Ok(())
+}
+

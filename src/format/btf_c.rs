@@ -188,9 +188,20 @@ fn size_of_at(btf: &Btf<'_>, id: TypeId, depth: usize) -> Option<u64> {
 pub struct Signature {
     /// C type of the return value; `void` when none.
     pub return_type: String,
-    /// `(name, C type)`; unnamed parameters get `argN`.
-    pub params: Vec<(String, String)>,
+    pub return_size: Option<u64>,
+    pub params: Vec<Arg>,
     pub varargs: bool,
+}
+
+/// One argument of a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arg {
+    /// The parameter's name; `argN` when BTF has none.
+    pub name: String,
+    pub type_name: String,
+    pub type_id: TypeId,
+    /// Bytes; None for types without a size (a function type, say).
+    pub size: Option<u64>,
 }
 
 impl Signature {
@@ -214,10 +225,17 @@ impl Signature {
             let name = param
                 .name
                 .map_or_else(|| format!("arg{index}"), str::to_string);
-            params.push((name, type_name(btf, param.type_id)));
+            params.push(Arg {
+                name,
+                type_name: type_name(btf, param.type_id),
+                type_id: param.type_id,
+                size: size_of(btf, param.type_id),
+            });
         }
+        let ret = proto.referenced().unwrap_or(0);
         Some(Signature {
-            return_type: type_name(btf, proto.referenced().unwrap_or(0)),
+            return_type: type_name(btf, ret),
+            return_size: size_of(btf, ret),
             params,
             varargs,
         })
@@ -225,7 +243,7 @@ impl Signature {
 
     /// `ssize_t vfs_read(struct file *file, char *buf)` with `name`.
     pub fn c_prototype(&self, name: &str) -> String {
-        let mut params: Vec<String> = self.params.iter().map(|(n, t)| c_join(t, n)).collect();
+        let mut params: Vec<String> = self.params.iter().map(|a| c_join(&a.type_name, &a.name)).collect();
         if self.varargs {
             params.push("...".into());
         }
@@ -300,13 +318,16 @@ mod tests {
         let btf = Btf::parse(&data, None).unwrap();
         let sig = Signature::of(&btf, 7).unwrap();
         assert_eq!(sig.return_type, "ssize_t");
+        let args: Vec<(&str, &str, Option<u64>)> = sig
+            .params
+            .iter()
+            .map(|a| (a.name.as_str(), a.type_name.as_str(), a.size))
+            .collect();
         assert_eq!(
-            sig.params,
-            [
-                ("file".to_string(), "struct file *".to_string()),
-                ("count".to_string(), "int".to_string())
-            ]
+            args,
+            [("file", "struct file *", Some(8)), ("count", "int", Some(4))]
         );
+        assert_eq!(sig.return_size, Some(4));
         assert_eq!(
             sig.c_prototype("vfs_read"),
             "ssize_t vfs_read(struct file *file, int count)"

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::format::event::{ArrayLen, DynamicKind, Field, Storage, TracepointLayout};
-use crate::probe::TracepointId;
+use crate::format::btf::Btf;
+use crate::format::btf_c::{self, Signature};
+use crate::probe::{ProbeKind, TracepointId};
 
 /// One line of `list --json` without `-v`.
 #[derive(Debug, Serialize)]
@@ -116,6 +118,145 @@ impl<'a> FieldJson<'a> {
             signed: field.signed,
             common: field.common,
             declared_size: field.declared_size_mismatch(),
+        }
+    }
+}
+
+/// One line of `list --json` for a kernel function or raw tracepoint.
+#[derive(Debug, Serialize)]
+pub struct FunctionEntry<'a> {
+    pub probe: String,
+    pub kind: &'static str,
+    /// `vmlinux` or the module's name.
+    pub module: &'a str,
+    pub name: &'a str,
+}
+
+/// A kernel function or raw tracepoint with its BTF signature
+/// (`list -v --json`, `show --json`).
+#[derive(Debug, Serialize)]
+pub struct FunctionDetail<'a> {
+    pub probe: String,
+    pub kind: &'static str,
+    pub module: &'a str,
+    pub name: &'a str,
+    /// The BTF type id of the FUNC (functions) or FUNC_PROTO (raw tracepoints).
+    pub btf_id: u32,
+    pub return_type: Option<String>,
+    pub args: Vec<ArgJson>,
+    pub varargs: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArgJson {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_text: String,
+    /// Bytes; null for types without a size.
+    pub size: Option<u64>,
+}
+
+impl<'a> FunctionDetail<'a> {
+    pub fn new(
+        probe: String,
+        kind: ProbeKind,
+        module: &'a str,
+        name: &'a str,
+        btf_id: u32,
+        signature: Option<&Signature>,
+    ) -> Self {
+        FunctionDetail {
+            probe,
+            kind: kind.name(),
+            module,
+            name,
+            btf_id,
+            return_type: signature.map(|s| s.return_type.clone()),
+            args: signature
+                .map(|s| {
+                    s.params
+                        .iter()
+                        .map(|a| ArgJson {
+                            name: a.name.clone(),
+                            type_text: a.type_name.clone(),
+                            size: a.size,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            varargs: signature.is_some_and(|s| s.varargs),
+        }
+    }
+}
+
+/// `show --json struct:NAME` (also union, enum).
+#[derive(Debug, Serialize)]
+pub struct TypeDetail<'a> {
+    /// As asked: `struct:task_struct`.
+    pub probe: &'a str,
+    /// `struct`, `union`, `enum` or `enum64`.
+    pub kind: &'static str,
+    pub module: &'a str,
+    pub name: Option<&'a str>,
+    pub btf_id: u32,
+    pub size: Option<u32>,
+    /// Struct and union members, anonymous members not expanded.
+    pub members: Vec<MemberJson>,
+    /// Enumerators; values as JSON numbers (enum64 values may exceed 2^53).
+    pub values: Vec<EnumValueJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberJson {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub type_text: String,
+    /// Byte offset (bit offset / 8, rounded down for bitfields).
+    pub offset: u64,
+    pub bit_offset: u64,
+    /// Bytes; null when unknown.
+    pub size: Option<u64>,
+    /// Bits, for bitfields; else null.
+    pub bitfield_size: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnumValueJson<'a> {
+    pub name: Option<&'a str>,
+    pub value: i128,
+}
+
+impl<'a> TypeDetail<'a> {
+    pub fn new(probe: &'a str, btf: &'a Btf<'a>, id: u32, module: &'a str) -> Self {
+        let t = btf.get(id);
+        TypeDetail {
+            probe,
+            kind: t.map_or("void", |t| t.kind.name()),
+            module,
+            name: t.and_then(|t| t.name()),
+            btf_id: id,
+            size: t.and_then(|t| t.size()),
+            members: t
+                .map(|t| {
+                    t.members()
+                        .map(|m| MemberJson {
+                            name: m.name.map(str::to_string),
+                            type_text: btf_c::type_name(btf, m.type_id),
+                            offset: u64::from(m.bit_offset / 8),
+                            bit_offset: u64::from(m.bit_offset),
+                            size: btf_c::size_of(btf, m.type_id),
+                            bitfield_size: (m.bitfield_size > 0).then_some(m.bitfield_size),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            values: t
+                .map(|t| {
+                    t.enumerators()
+                        .map(|(name, value)| EnumValueJson { name, value })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod c;
 pub mod json;
+pub mod kernel;
 pub mod text;
 
 use std::io::IsTerminal;

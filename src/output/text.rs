@@ -6,7 +6,8 @@ use std::io::{self, Write};
 
 use super::Style;
 use crate::format::event::{DynamicKind, Field, Storage, TracepointLayout};
-use crate::probe::TracepointId;
+use crate::format::btf_c::Signature;
+use crate::probe::{ProbeKind, TracepointId};
 
 /// Replaces control characters so that a hostile name in a captured tree
 /// cannot move the cursor or rewrite the terminal.
@@ -48,6 +49,29 @@ pub fn write_probe_verbose(
     write_probe(out, id)?;
     for field in layout.event_fields() {
         writeln!(out, "    {}", printable(&field.decl))?;
+    }
+    Ok(())
+}
+
+/// A kernel function or raw tracepoint under `list -v`, as `bpftrace -lv`
+/// prints fentry: one `TYPE NAME` line per argument the program receives,
+/// and `TYPE retval` where the return value is available (fexit,
+/// kretprobe; kretprobe gets only that).
+pub fn write_signature_lines(
+    out: &mut dyn Write,
+    kind: ProbeKind,
+    signature: &Signature,
+) -> io::Result<()> {
+    if kind != ProbeKind::Kretprobe {
+        for arg in &signature.params {
+            writeln!(out, "    {} {}", printable(&arg.type_name), printable(&arg.name))?;
+        }
+        if signature.varargs {
+            writeln!(out, "    ...")?;
+        }
+    }
+    if matches!(kind, ProbeKind::Fexit | ProbeKind::Kretprobe) && signature.return_type != "void" {
+        writeln!(out, "    {} retval", printable(&signature.return_type))?;
     }
     Ok(())
 }
