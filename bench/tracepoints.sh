@@ -25,7 +25,7 @@
 # The report goes to stdout; build noise goes to stderr, so
 # `bench/tracepoints.sh > figures.txt` keeps just the figures.
 #
-# How it measures: a tiny static C runner (compiled below) forks and execs
+# How it measures: a tiny static C runner (bench/lib.sh) forks and execs
 # one command with stdout/stdin on /dev/null, times it with CLOCK_MONOTONIC
 # from fork to reap, and reads that child's own peak RSS from wait4().
 # Python only orchestrates rounds and does the statistics. (Python cannot
@@ -39,21 +39,15 @@ export LC_ALL=C # byte-order sorting and plain messages everywhere
 TRACEFS=/sys/kernel/tracing
 PATTERN='tracepoint:*'
 
-die() { # die CODE MESSAGE...
-	local code=$1
-	shift
-	echo "tracepoints.sh: $*" >&2
-	exit "$code"
-}
+# die, version_of, the runner, and the PROBEDEX/BPFTRACE/ROUNDS rules.
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- preconditions -----------------------------------------------------------
 
 [[ $EUID -eq 0 ]] || die 2 "must run as root (tracefs format files and bpftrace need it); try: sudo $0"
 
-ROUNDS=${ROUNDS:-15}
-WARMUP=${WARMUP:-2}
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die 2 "ROUNDS must be a positive integer, got '$ROUNDS'"
-[[ $WARMUP =~ ^[0-9]+$ ]] || die 2 "WARMUP must be a non-negative integer, got '$WARMUP'"
+bench_rounds
 command -v python3 >/dev/null || die 2 "python3 is required"
 command -v gcc >/dev/null || die 2 "gcc is required (to build the floor and the runner)"
 
@@ -63,30 +57,11 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # bpftrace is optional: without it there is nothing to compare names with,
 # and probedex is benched against the floor only. BPFTRACE unset: use the
 # one on PATH if any; set but empty: do without; set to a bad path: error.
-if [[ -z ${BPFTRACE+set} ]]; then
-	BPFTRACE=$(command -v bpftrace || true)
-	bpftrace_absent="not found on PATH"
-else
-	bpftrace_absent="not used (BPFTRACE is empty)"
-	[[ -z $BPFTRACE || -x $BPFTRACE ]] || die 2 "BPFTRACE=$BPFTRACE is not an executable file"
-fi
+bench_peer BPFTRACE bpftrace
 
 # Resolve a user-given PROBEDEX against the caller's directory before we
 # move anywhere; a bare name is looked up on PATH.
-if [[ -n ${PROBEDEX:-} ]]; then
-	if [[ $PROBEDEX != */* ]]; then
-		PROBEDEX=$(command -v "$PROBEDEX") || die 2 "PROBEDEX: '$PROBEDEX' not found on PATH"
-	fi
-	PROBEDEX=$(realpath -m -- "$PROBEDEX")
-	[[ -x $PROBEDEX ]] || die 2 "PROBEDEX=$PROBEDEX is not an executable file"
-else
-	PROBEDEX=$repo/target/release/probedex
-	if [[ ! -x $PROBEDEX ]]; then
-		echo "probedex not built yet: running cargo build --release in $repo" >&2
-		(cd "$repo" && cargo build --release >&2) || die 2 "cargo build --release failed"
-		[[ -x $PROBEDEX ]] || die 2 "build finished but $PROBEDEX is missing"
-	fi
-fi
+bench_probedex "$repo"
 
 # tracefs: mount it if the events directory is not there.
 tracefs_note=
@@ -142,66 +117,9 @@ int main(int argc, char **argv)
 }
 EOF
 
-# The runner: measures exactly one command. Output: "WALL_NS MAXRSS_KIB EXIT".
-# It is linked statically when libc.a is available so that its own tiny
-# address space, which the kernel folds into the child's ru_maxrss at exec,
-# stays far below anything measured.
-cat >"$tmp/runner.c" <<'EOF'
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-
-int main(int argc, char **argv)
-{
-	struct timespec t0, t1;
-	struct rusage ru;
-	int status, code, devnull;
-	pid_t pid;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: runner COMMAND [ARG...]\n");
-		return 2;
-	}
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0) {
-		perror("runner: /dev/null");
-		return 2;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid = fork();
-	if (pid < 0) {
-		perror("runner: fork");
-		return 2;
-	}
-	if (pid == 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		execvp(argv[1], argv + 1);
-		perror("runner: exec");
-		_exit(127);
-	}
-	if (wait4(pid, &status, 0, &ru) < 0) {
-		perror("runner: wait4");
-		return 2;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	printf("%lld %ld %d\n",
-	       (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec),
-	       ru.ru_maxrss, code);
-	return 0;
-}
-EOF
-
 FLOOR=$tmp/floor
-RUNNER=$tmp/runner
 gcc -O2 -o "$FLOOR" "$tmp/floor.c" || die 2 "could not compile the floor program"
-gcc -O2 -static -o "$RUNNER" "$tmp/runner.c" 2>/dev/null ||
-	gcc -O2 -o "$RUNNER" "$tmp/runner.c" || die 2 "could not compile the runner"
+bench_runner "$tmp" # sets RUNNER
 
 # --- the Python half: output comparison and statistics -----------------------
 
@@ -423,12 +341,6 @@ EOF
 
 # --- header: machine and versions --------------------------------------------
 
-version_of() { # first line of `CMD --version`, or a note if that fails
-	local v
-	v=$("$1" --version 2>&1 | head -n 1) || true
-	echo "${v:-(--version printed nothing)}"
-}
-
 read -r nformat _ < <("$FLOOR" "$TRACEFS") || die 2 "the floor program failed on $TRACEFS"
 nevents=$(wc -l <"$TRACEFS/available_events")
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -439,7 +351,8 @@ echo "probedex: $(version_of "$PROBEDEX")  ($PROBEDEX)"
 if [[ -n $BPFTRACE ]]; then
 	echo "bpftrace: $(version_of "$BPFTRACE")  ($BPFTRACE)"
 else
-	echo "bpftrace: $bpftrace_absent: benchmarking probedex against the floor only, no output checks"
+	# shellcheck disable=SC2154 # BPFTRACE_absent is set by bench_peer
+	echo "bpftrace: $BPFTRACE_absent: benchmarking probedex against the floor only, no output checks"
 fi
 echo "tracefs : $TRACEFS$tracefs_note, $nevents events;" \
 	"the floor reads all $nformat events/*/*/format files"
