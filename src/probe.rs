@@ -87,6 +87,16 @@ impl ProbeKind {
         )
     }
 
+    /// kprobe or kretprobe: points from the kernel's function list.
+    pub fn is_kprobe(self) -> bool {
+        matches!(self, ProbeKind::Kprobe | ProbeKind::Kretprobe)
+    }
+
+    /// fentry or fexit: BTF functions ftrace can patch.
+    pub fn is_fentry(self) -> bool {
+        matches!(self, ProbeKind::Fentry | ProbeKind::Fexit)
+    }
+
     /// Every spelling users may write, for suggestions.
     pub fn all_spellings() -> impl Iterator<Item = &'static str> {
         KIND_NAMES

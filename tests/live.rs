@@ -180,8 +180,9 @@ fn refuses_clearly_without_root() {
         return;
     };
     let as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups $P list";
-    // tracefs not mounted, and nobody may not mount it.
-    let out = in_namespace_without_tracefs(as_nobody);
+    // tracefs not mounted, and nobody may not mount it: asking for
+    // tracepoints is one clear error.
+    let out = in_namespace_without_tracefs(&format!("{as_nobody} 'tracepoint:*'"));
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         out.stderr.contains("only root may mount it"),
@@ -194,10 +195,27 @@ fn refuses_clearly_without_root() {
         out.stderr
     );
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+
+    // A bare `list` still lists what nobody can read (BTF functions and raw
+    // tracepoints, kallsyms names), then ends with the tracefs failure and its
+    // exit code: a partial list is never mistaken for a whole one.
+    let out = in_namespace_without_tracefs(as_nobody);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("\nfentry:vfs_read\n"),
+        "no fentry listed"
+    );
+    assert!(
+        !out.stdout.contains("tracepoint:sched:"),
+        "tracepoints listed"
+    );
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("only root may mount it"), "{}", out.stderr);
 
     // tracefs mounted (mode 0700): nobody may not read it.
     let out = in_namespace_without_tracefs(&format!(
-        "mount -t tracefs nodev /sys/kernel/tracing && {as_nobody}"
+        "mount -t tracefs nodev /sys/kernel/tracing && {as_nobody} 'tracepoint:*'"
     ));
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("permission denied"), "{}", out.stderr);

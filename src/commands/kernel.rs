@@ -1,30 +1,37 @@
-//! Kernel points that BTF describes: fentry/fexit (BTF FUNCs) and raw
-//! tracepoints (`btf_trace_<name>` typedefs), in vmlinux and in modules.
+//! Kernel points other than tracepoints: fentry/fexit (BTF FUNCs), raw
+//! tracepoints (`btf_trace_<name>` typedefs), and kprobe/kretprobe (the
+//! kernel's function list, with BTF signatures where BTF has the function),
+//! in vmlinux and in modules.
 
 use std::collections::HashMap;
 
 use crate::discover::btf::KernelTypes;
+use crate::discover::kernel_functions::{
+    sort_for_listing, FunctionIndex, FunctionName, Traceability,
+};
 use crate::format::btf::{Btf, Kind, TypeId};
 use crate::format::btf_c::{self, Signature};
+use crate::format::symbol_name::split_clone_suffix;
 use crate::probe::{ProbeKind, ProbePattern};
 
 /// The typedef prefix the kernel's `DEFINE_EVENT` machinery gives every
 /// tracepoint's raw-tracepoint prototype (include/trace/bpf_probe.h).
 pub const RAW_TRACEPOINT_TYPEDEF: &str = "btf_trace_";
 
-/// One point whose arguments BTF describes.
+/// One kernel point, with its BTF description when there is one.
 #[derive(Debug, Clone, Copy)]
-pub struct BtfPoint<'k> {
+pub struct KernelPoint<'k> {
     pub kind: ProbeKind,
     /// None for vmlinux.
     pub module: Option<&'k str>,
+    /// As the kernel names it; kprobes may carry a clone suffix (`.isra.0`).
     pub name: &'k str,
-    pub btf: &'k Btf<'k>,
-    /// The FUNC for functions; the FUNC_PROTO for raw tracepoints.
-    pub type_id: TypeId,
+    /// The FUNC for functions, the FUNC_PROTO for raw tracepoints; None for
+    /// a kprobe on a function BTF does not describe.
+    pub btf: Option<(&'k Btf<'k>, TypeId)>,
 }
 
-impl BtfPoint<'_> {
+impl KernelPoint<'_> {
     /// `fentry:vfs_read`, `fentry:ext4:ext4_file_open`.
     pub fn probe_name(&self) -> String {
         match self.module {
@@ -33,27 +40,24 @@ impl BtfPoint<'_> {
         }
     }
 
-    /// The bytes of the name after the kind (`MODULE:NAME` or `NAME`),
-    /// which listings sort by; an iterator, so 60,000 sorts allocate nothing.
-    pub fn sort_key(&self) -> impl Iterator<Item = u8> + '_ {
-        let module = self.module.map(str::as_bytes).unwrap_or_default();
-        let colon: &[u8] = if self.module.is_some() { b":" } else { b"" };
-        module.iter().chain(colon).chain(self.name.as_bytes()).copied()
-    }
-
-    /// Writes the probe name without building a String.
-    pub fn write_probe_name(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        match self.module {
-            Some(m) => write!(out, "{}:{m}:{}", self.kind, self.name),
-            None => write!(out, "{}:{}", self.kind, self.name),
+    /// Appends the probe name as bytes: listing 60,000 names through
+    /// `write!` cost more than producing them.
+    pub fn push_probe_name(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.kind.name().as_bytes());
+        out.push(b':');
+        if let Some(module) = self.module {
+            out.extend_from_slice(module.as_bytes());
+            out.push(b':');
         }
+        out.extend_from_slice(self.name.as_bytes());
     }
 
     /// What the program receives. A raw tracepoint's prototype starts with
     /// the tracepoint's `void *__data` context, which the program never
     /// sees: BPF gets only the arguments after it.
     pub fn signature(&self) -> Option<Signature> {
-        let mut signature = Signature::of(self.btf, self.type_id)?;
+        let (btf, id) = self.btf?;
+        let mut signature = Signature::of(btf, id)?;
         if self.kind == ProbeKind::RawTracepoint && !signature.params.is_empty() {
             signature.params.remove(0);
         }
@@ -63,6 +67,31 @@ impl BtfPoint<'_> {
     pub fn module_name(&self) -> &str {
         self.module.unwrap_or("vmlinux")
     }
+
+    pub fn function_name(&self) -> FunctionName<'_> {
+        FunctionName {
+            module: self.module,
+            name: self.name,
+        }
+    }
+}
+
+/// Whether the point can attach, as far as the kernel's lists tell.
+pub fn traceability(point: &KernelPoint<'_>, index: Option<&FunctionIndex<'_>>) -> Traceability {
+    let unknown = |reason: &str| Traceability {
+        traceable: None,
+        reason: reason.to_string(),
+    };
+    match (point.kind, index) {
+        (ProbeKind::RawTracepoint, _) => Traceability {
+            traceable: Some(true),
+            reason: "raw tracepoints attach to any tracepoint the kernel defines".into(),
+        },
+        (kind, Some(index)) if kind.is_kprobe() => index.kprobe(&point.function_name()),
+        (kind, Some(index)) if kind.is_fentry() => index.fentry(&point.function_name()),
+        (kind, None) if kind.is_fentry() => unknown("available_filter_functions was not read"),
+        _ => unknown("the kernel's function list could not be read"),
+    }
 }
 
 /// The points of `kind` (fentry, fexit or rawtracepoint) any pattern
@@ -71,7 +100,7 @@ pub fn btf_points<'k>(
     types: &'k KernelTypes<'k>,
     kind: ProbeKind,
     patterns: &[ProbePattern],
-) -> Vec<BtfPoint<'k>> {
+) -> Vec<KernelPoint<'k>> {
     let mut points = Vec::new();
     for (module, btf) in types.all() {
         let named_protos = if kind == ProbeKind::RawTracepoint {
@@ -82,12 +111,11 @@ pub fn btf_points<'k>(
         for t in btf.own_types() {
             let Some(name) = t.name() else { continue };
             let point = match kind {
-                ProbeKind::Fentry | ProbeKind::Fexit if t.kind == Kind::Func => BtfPoint {
+                ProbeKind::Fentry | ProbeKind::Fexit if t.kind == Kind::Func => KernelPoint {
                     kind,
                     module,
                     name,
-                    btf,
-                    type_id: t.id,
+                    btf: Some((btf, t.id)),
                 },
                 ProbeKind::RawTracepoint if t.kind == Kind::Typedef => {
                     let Some(event) = name.strip_prefix(RAW_TRACEPOINT_TYPEDEF) else {
@@ -100,12 +128,11 @@ pub fn btf_points<'k>(
                     else {
                         continue;
                     };
-                    BtfPoint {
+                    KernelPoint {
                         kind,
                         module,
                         name: event,
-                        btf,
-                        type_id: proto,
+                        btf: Some((btf, proto)),
                     }
                 }
                 _ => continue,
@@ -115,7 +142,7 @@ pub fn btf_points<'k>(
             }
         }
     }
-    points.sort_by(|a, b| a.sort_key().cmp(b.sort_key()));
+    sort_for_listing(&mut points, |p| (p.module, p.name));
     // Static functions of the same name in several files are several BTF
     // FUNCs; a probe name can only say which one by address, so list it once.
     points.dedup_by(|a, b| a.module == b.module && a.name == b.name);
@@ -131,7 +158,9 @@ fn named_raw_tracepoint_protos<'b>(btf: &'b Btf<'b>) -> HashMap<&'b str, TypeId>
     let mut protos = HashMap::new();
     for t in btf.own_types().filter(|t| t.kind == Kind::Func) {
         let Some(name) = t.name() else { continue };
-        let Some(proto) = t.referenced() else { continue };
+        let Some(proto) = t.referenced() else {
+            continue;
+        };
         if let Some(event) = name.strip_prefix("__probestub_") {
             protos.insert(event, proto);
         } else if let Some(event) = name.strip_prefix("__bpf_trace_") {
@@ -149,4 +178,56 @@ fn raw_tracepoint_proto(btf: &Btf<'_>, pointer: TypeId) -> Option<TypeId> {
     }
     let proto = btf_c::resolve(btf, ptr.referenced()?);
     (btf.get(proto)?.kind == Kind::FuncProto).then_some(proto)
+}
+
+/// BTF FUNCs by `(module, name)`, for kprobe signatures.
+pub type FunctionTypes<'k> = HashMap<(Option<&'k str>, &'k str), (&'k Btf<'k>, TypeId)>;
+
+pub fn function_types<'k>(types: &'k KernelTypes<'k>) -> FunctionTypes<'k> {
+    let mut map = HashMap::new();
+    for (module, btf) in types.all() {
+        for t in btf.own_types().filter(|t| t.kind == Kind::Func) {
+            if let Some(name) = t.name() {
+                map.entry((module, name)).or_insert((btf, t.id));
+            }
+        }
+    }
+    map
+}
+
+/// The kprobe (or kretprobe) points any pattern selects, from the kernel's
+/// function list, with the BTF signature when the name (or the function a
+/// signature-keeping clone was made from) is in BTF.
+pub fn kprobe_points<'k>(
+    index: &FunctionIndex<'k>,
+    kind: ProbeKind,
+    patterns: &[ProbePattern],
+    signatures: Option<&FunctionTypes<'k>>,
+) -> Vec<KernelPoint<'k>> {
+    index
+        .functions
+        .iter()
+        .filter(|f| patterns.iter().any(|p| p.matches(kind, f.module, f.name)))
+        .map(|f| KernelPoint {
+            kind,
+            module: f.module,
+            name: f.name,
+            btf: signatures.and_then(|map| signature_source(map, f.module, f.name)),
+        })
+        .collect()
+}
+
+/// BTF knows `show_regs`, not `show_regs.part.0`. Only a `.llvm` copy is
+/// sure to keep the original's signature; `.isra`, `.constprop` and `.part`
+/// copies get whatever arguments the compiler chose to pass.
+fn signature_source<'k>(
+    map: &FunctionTypes<'k>,
+    module: Option<&'k str>,
+    name: &'k str,
+) -> Option<(&'k Btf<'k>, TypeId)> {
+    let split = split_clone_suffix(name);
+    if split.clone_kind().is_some_and(|k| k.may_change_signature()) {
+        return None;
+    }
+    map.get(&(module, split.base)).copied()
 }

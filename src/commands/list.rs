@@ -5,12 +5,13 @@
 //! which is also the order of a global sort by probe name (no kind name is a
 //! prefix of another before the `:`).
 
-use super::kernel::{btf_points, BtfPoint};
-use super::sources::Sources;
+use super::kernel::{btf_points, function_types, kprobe_points, KernelPoint};
+use super::sources::{Needs, Sources};
 use super::{
     check_supported, no_match_message, parse_patterns, select_tracepoints, selected_kinds,
     Candidate, Context, Io, Outcome, RunError,
 };
+use crate::discover::kernel_functions::{FunctionIndex, KprobeSupport};
 use crate::discover::tracepoints::FormatReader;
 use crate::error::Error;
 use crate::output::{json, text};
@@ -26,7 +27,11 @@ pub(super) fn run(
     let patterns = parse_patterns(pattern_texts)?;
     check_supported(&patterns)?;
     let kinds = selected_kinds(&patterns);
-    let sources = Sources::load(ctx, &patterns, &kinds, false, io)?;
+    let needs = Needs {
+        kprobe_signatures: verbose,
+        ..Needs::default()
+    };
+    let sources = Sources::load(ctx, &patterns, &kinds, needs, io)?;
 
     let tracepoints: Vec<TracepointId> = sources
         .tracepoints()
@@ -34,21 +39,40 @@ pub(super) fn run(
         .unwrap_or_default();
     let vmlinux = sources.vmlinux(ctx)?;
     let types = sources.kernel_types(vmlinux.as_ref(), io);
-    let btf_sections: Vec<(ProbeKind, Vec<BtfPoint<'_>>)> = match &types {
-        Some(types) => kinds
-            .iter()
-            .filter(|k| Sources::needs_btf(**k))
-            .map(|&k| (k, btf_points(types, k, &patterns)))
-            .collect(),
-        None => Vec::new(),
+    let index = sources.function_index();
+    let signatures = match (&types, verbose) {
+        (Some(types), true) if kinds.iter().any(|k| k.is_kprobe()) => Some(function_types(types)),
+        _ => None,
     };
-    let total = tracepoints.len() + btf_sections.iter().map(|(_, p)| p.len()).sum::<usize>();
+    let sections: Vec<(ProbeKind, Vec<KernelPoint<'_>>)> = kinds
+        .iter()
+        .filter_map(|&kind| {
+            let points = if kind.is_kprobe() {
+                kprobe_points(index.as_ref()?, kind, &patterns, signatures.as_ref())
+            } else if Sources::needs_btf(kind) {
+                let mut points = btf_points(types.as_ref()?, kind, &patterns);
+                if kind.is_fentry() {
+                    // Where ftrace's list is known, fentry can only attach to
+                    // what it lists (as bpftrace lists fentry).
+                    if let Some(index) = &index {
+                        points
+                            .retain(|p| index.fentry(&p.function_name()).traceable != Some(false));
+                    }
+                }
+                points
+            } else {
+                return None;
+            };
+            Some((kind, points))
+        })
+        .collect();
+    let total = tracepoints.len() + sections.iter().map(|(_, p)| p.len()).sum::<usize>();
 
     // An exact name that matched nothing is almost always a typo: say so
     // even when other patterns matched.
     for (text, pattern) in pattern_texts.iter().zip(&patterns) {
         let matched = tracepoints.iter().any(|id| pattern.matches_tracepoint(id))
-            || btf_sections.iter().any(|(kind, points)| {
+            || sections.iter().any(|(kind, points)| {
                 points
                     .iter()
                     .any(|p| pattern.matches(*kind, p.module, p.name))
@@ -80,13 +104,14 @@ pub(super) fn run(
         return Err(Error::nothing_matched(format!("{shown}: no {what} matches")).into());
     }
 
+    warn_traceability(&sections, &sources, index.as_ref(), io);
     for kind in &kinds {
         if *kind == ProbeKind::Tracepoint {
             if let Some((tracefs, _)) = sources.tracepoints() {
                 write_tracepoints(ctx, tracefs, &tracepoints, verbose, io)?;
             }
-        } else if let Some((_, points)) = btf_sections.iter().find(|(k, _)| k == kind) {
-            write_btf_points(ctx, points, verbose, io)?;
+        } else if let Some((_, points)) = sections.iter().find(|(k, _)| k == kind) {
+            write_kernel_points(ctx, points, index.as_ref(), verbose, io)?;
         }
     }
     match sources.ending(total) {
@@ -181,32 +206,89 @@ fn write_tracepoints(
     write_chunks(chunks, io)
 }
 
-fn write_btf_points(
+/// Says, once per run, when the listed functions may not all attach: the
+/// kernel has no kprobes, or ftrace's list (which decides fentry and tells
+/// notrace functions apart) could not be read.
+fn warn_traceability(
+    sections: &[(ProbeKind, Vec<KernelPoint<'_>>)],
+    sources: &Sources,
+    index: Option<&FunctionIndex<'_>>,
+    io: &mut Io<'_>,
+) {
+    let listed = |wanted: fn(ProbeKind) -> bool| {
+        sections
+            .iter()
+            .any(|(kind, points)| wanted(*kind) && !points.is_empty())
+    };
+    let ftrace_unknown = sources.ftrace_unreadable();
+    if listed(ProbeKind::is_kprobe) {
+        if let Some(index) = index {
+            if index.kprobes == KprobeSupport::Missing {
+                io.warn(&format!(
+                    "kprobes cannot attach on this kernel: it was built without CONFIG_KPROBES \
+                     (no kprobe_events in tracefs, no kprobe PMU); these functions are listed \
+                     from {} for reference, and fentry:FUNC or a tracepoint may work instead",
+                    index.listed_from
+                ));
+            } else if let Some(why) = &ftrace_unknown {
+                io.warn(&format!(
+                    "listed every text symbol of /proc/kallsyms: available_filter_functions \
+                     could not be read ({why}), so notrace functions are not told apart"
+                ));
+            }
+        }
+    }
+    if listed(ProbeKind::is_fentry) {
+        if let Some(why) = &ftrace_unknown {
+            io.warn(&format!(
+                "whether each fentry/fexit function can attach is unknown: \
+                 available_filter_functions could not be read ({why}); listed every BTF function"
+            ));
+        }
+    }
+}
+
+fn write_kernel_points(
     ctx: &Context,
-    points: &[BtfPoint<'_>],
+    points: &[KernelPoint<'_>],
+    index: Option<&FunctionIndex<'_>>,
     verbose: bool,
     io: &mut Io<'_>,
 ) -> Result<(), RunError> {
     let json = ctx.json;
+    // Kernel names are C identifiers; a captured file's may not be, so names
+    // with control characters take the escaping path.
+    let write_name = |point: &KernelPoint<'_>, out: &mut Vec<u8>| {
+        let plain = !point.name.contains(char::is_control)
+            && !point.module.is_some_and(|m| m.contains(char::is_control));
+        if plain {
+            point.push_probe_name(out);
+            out.push(b'\n');
+        } else {
+            let _ = writeln!(out, "{}", text::printable(&point.probe_name()));
+        }
+    };
+    if !json && !verbose {
+        // Names only: cheaper to write here than to hand to worker threads.
+        let mut out = Vec::with_capacity(64 * 1024);
+        for point in points {
+            write_name(point, &mut out);
+            if out.len() >= 60 * 1024 {
+                io.out.write_all(&out)?;
+                out.clear();
+            }
+        }
+        io.out.write_all(&out)?;
+        return Ok(());
+    }
     let chunks = parallel::render_chunks(
         points,
         || (),
         |_, chunk: &mut Rendered, point| {
             let out = &mut chunk.bytes;
-            // BTF names are C identifiers the kernel checked when it loaded
-            // them; a captured file is not, so hostile ones get the escaping path.
-            let plain = !point.name.contains(char::is_control)
-                && !point.module.is_some_and(|m| m.contains(char::is_control));
-            let write_name = |out: &mut Vec<u8>| {
-                if plain {
-                    let _ = point.write_probe_name(out);
-                    out.push(b'\n');
-                } else {
-                    let _ = writeln!(out, "{}", text::printable(&point.probe_name()));
-                }
-            };
+            let write_name = |out: &mut Vec<u8>| write_name(point, out);
             match (json, verbose) {
-                (false, false) => write_name(out),
+                (false, false) => unreachable!("names only are written above"),
                 (false, true) => {
                     write_name(out);
                     if let Some(signature) = point.signature() {
@@ -230,8 +312,9 @@ fn write_btf_points(
                         point.kind,
                         point.module_name(),
                         point.name,
-                        point.type_id,
+                        point.btf.map(|(_, id)| id),
                         signature.as_ref(),
+                        &super::kernel::traceability(point, index),
                     );
                     let _ = serde_json::to_writer(&mut *out, &detail);
                     out.push(b'\n');

@@ -130,9 +130,11 @@ fn parse_patterns(patterns: &[String]) -> Result<Vec<ProbePattern>, Error> {
 }
 
 /// Kinds `list` and `show` can discover today.
-const DISCOVERABLE: [ProbeKind; 4] = [
+const DISCOVERABLE: [ProbeKind; 6] = [
     ProbeKind::Fentry,
     ProbeKind::Fexit,
+    ProbeKind::Kprobe,
+    ProbeKind::Kretprobe,
     ProbeKind::RawTracepoint,
     ProbeKind::Tracepoint,
 ];

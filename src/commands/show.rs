@@ -1,21 +1,23 @@
 //! `probedex show`: the rich view of probe points (text, JSON, or a C
 //! struct for tracepoints), and of kernel types (`struct:NAME`).
 
-use super::kernel::{btf_points, BtfPoint};
+use super::kernel::{btf_points, function_types, kprobe_points, traceability, KernelPoint};
 use super::list::candidates;
-use super::sources::Sources;
+use super::sources::{Needs, Sources};
 use super::{
     check_supported, no_match_message, select_tracepoints, selected_kinds, Context, Io, Outcome,
     RunError,
 };
 use crate::cli::EmitFormat;
 use crate::discover::btf::KernelTypes;
+use crate::discover::kernel_functions::{symbols_named, FunctionIndex, Traceability};
 use crate::discover::tracepoints;
 use crate::error::Error;
 use crate::format::btf::Kind;
+use crate::format::symbol_name::split_clone_suffix;
 use crate::output::kernel::{self as kernel_view, FunctionView};
 use crate::output::{c, json, text};
-use crate::probe::{ProbePattern, TracepointId};
+use crate::probe::{ProbeKind, ProbePattern, TracepointId};
 
 /// `struct:NAME`, `union:NAME`, `enum:NAME`, optionally `KIND:MODULE:NAME`.
 struct TypeSpec<'t> {
@@ -78,9 +80,19 @@ pub(super) fn run(
     check_supported(&patterns)?;
     let kinds = selected_kinds(&patterns);
     let types_wanted = targets.iter().any(|t| matches!(t, Target::Type(_)));
-    let sources = Sources::load(ctx, &patterns, &kinds, types_wanted, io)?;
+    let needs = Needs {
+        types: types_wanted,
+        kprobe_signatures: true,
+        function_details: true,
+    };
+    let sources = Sources::load(ctx, &patterns, &kinds, needs, io)?;
     let vmlinux = sources.vmlinux(ctx)?;
     let types = sources.kernel_types(vmlinux.as_ref(), io);
+    let index = sources.function_index();
+    let signatures = match &types {
+        Some(types) if kinds.iter().any(|k| k.is_kprobe()) => Some(function_types(types)),
+        _ => None,
+    };
 
     let mut shown = 0usize;
     for target in &targets {
@@ -98,17 +110,22 @@ pub(super) fn run(
                     .tracepoints()
                     .map(|(_, all)| select_tracepoints(all, std::slice::from_ref(pattern)))
                     .unwrap_or_default();
-                let points: Vec<BtfPoint<'_>> = match &types {
-                    Some(types) => kinds
-                        .iter()
-                        .filter(|k| Sources::needs_btf(**k))
-                        .flat_map(|&k| btf_points(types, k, std::slice::from_ref(pattern)))
-                        .collect(),
-                    None => Vec::new(),
-                };
+                let one = std::slice::from_ref(pattern);
+                let mut points: Vec<KernelPoint<'_>> = Vec::new();
+                for &kind in &kinds {
+                    if kind.is_kprobe() {
+                        if let Some(index) = &index {
+                            points.extend(kprobe_points(index, kind, one, signatures.as_ref()));
+                        }
+                    } else if let (true, Some(types)) = (Sources::needs_btf(kind), &types) {
+                        points.extend(btf_points(types, kind, one));
+                    }
+                }
                 if selected.is_empty() && points.is_empty() {
                     let all = candidates(&sources, &kinds, types.as_ref());
-                    return Err(Error::nothing_matched(no_match_message(text, pattern, &all)).into());
+                    return Err(
+                        Error::nothing_matched(no_match_message(text, pattern, &all)).into(),
+                    );
                 }
                 // Kinds print in name order, as listings do.
                 let mut order: Vec<(String, Shown<'_, '_>)> = selected
@@ -123,7 +140,9 @@ pub(super) fn run(
                     }
                     match item {
                         Shown::Tracepoint(id) => show_tracepoint(ctx, &sources, id, emit, io)?,
-                        Shown::Point(point) => show_point(ctx, &sources, point, &probe, emit, io)?,
+                        Shown::Point(point) => {
+                            show_point(ctx, &sources, index.as_ref(), point, &probe, emit, io)?
+                        }
                     }
                     shown += 1;
                 }
@@ -135,7 +154,7 @@ pub(super) fn run(
 
 enum Shown<'a, 'k> {
     Tracepoint(&'a TracepointId),
-    Point(&'a BtfPoint<'k>),
+    Point(&'a KernelPoint<'k>),
 }
 
 fn show_tracepoint(
@@ -147,7 +166,10 @@ fn show_tracepoint(
 ) -> Result<(), RunError> {
     let (tracefs, _) = sources.tracepoints().expect("tracepoints were listed");
     let layout = tracepoints::layout(tracefs, id).map_err(|e| ctx.discover_error(&e))?;
-    let path = tracefs.format_path(&id.category, &id.event).display().to_string();
+    let path = tracefs
+        .format_path(&id.category, &id.event)
+        .display()
+        .to_string();
     match (emit, ctx.json) {
         (Some(EmitFormat::C), _) => {
             let source = c::c_struct(id, &layout, &path).map_err(|e| {
@@ -168,7 +190,8 @@ fn show_tracepoint(
 fn show_point(
     ctx: &Context,
     sources: &Sources,
-    point: &BtfPoint<'_>,
+    index: Option<&FunctionIndex<'_>>,
+    point: &KernelPoint<'_>,
     probe: &str,
     emit: Option<EmitFormat>,
     io: &mut Io<'_>,
@@ -182,32 +205,99 @@ fn show_point(
         .into());
     }
     let signature = point.signature();
+    let traceable = traceability(point, index);
     if ctx.json {
         let detail = json::FunctionDetail::new(
             probe.to_string(),
             point.kind,
             point.module_name(),
             point.name,
-            point.type_id,
+            point.btf.map(|(_, id)| id),
             signature.as_ref(),
+            &traceable,
         );
         serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
         writeln!(io.out)?;
         return Ok(());
     }
-    let btf_path = sources.btf_path(point.module);
+    let btf_path = match point.btf {
+        Some(_) => sources.btf_path(point.module),
+        None => String::new(),
+    };
+    let notes = function_notes(sources, point, &traceable);
     let view = FunctionView {
         probe,
         kind: point.kind,
         module: point.module_name(),
         name: point.name,
         btf_path: &btf_path,
-        btf_id: point.type_id,
+        btf_id: point.btf.map(|(_, id)| id),
         signature: signature.as_ref(),
-        notes: &[],
+        notes: &notes,
     };
     kernel_view::write_function(io.out, &view, ctx.style)?;
     Ok(())
+}
+
+/// What else a BPF author should know before attaching to a function:
+/// whether it can attach, what a clone suffix means, which symbols bear the name.
+fn function_notes(
+    sources: &Sources,
+    point: &KernelPoint<'_>,
+    traceable: &Traceability,
+) -> Vec<String> {
+    let verdict = match traceable.traceable {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    };
+    let mut notes = vec![format!("traceable  {verdict}: {}", traceable.reason)];
+    if point.kind == ProbeKind::RawTracepoint {
+        return notes;
+    }
+    let split = split_clone_suffix(point.name);
+    if let (Some(suffix), Some(kind)) = (split.suffix, split.clone_kind()) {
+        notes.push(format!(
+            "clone      of {} ({suffix}: {}){}",
+            split.base,
+            kind.describe(),
+            if point.btf.is_none() && kind.may_change_signature() {
+                "; its arguments may differ from the source's, so no signature is shown"
+            } else {
+                ""
+            }
+        ));
+    }
+    if point.btf.is_none() && split.suffix.is_none() {
+        notes.push(
+            "btf        none: BTF does not describe this function (assembly, or not in this \
+             kernel's BTF); arguments are arg0.. only"
+                .into(),
+        );
+    }
+    if let Some(texts) = sources.function_texts() {
+        let symbols: Vec<_> = symbols_named(texts, point.name)
+            .into_iter()
+            .filter(|(_, _, module)| *module == point.module)
+            .collect();
+        for (address, letter, _) in &symbols {
+            notes.push(format!("kallsyms   {address:016x} {letter}"));
+        }
+        if symbols.len() > 1 {
+            notes.push(format!(
+                "several    {} symbols share this name (static functions in different files); \
+                 a probe by name attaches to the first, use an address to pick another",
+                symbols.len()
+            ));
+        }
+        if symbols.is_empty() && texts.kallsyms.as_ref().is_some_and(|k| k.is_ok()) {
+            notes.push(
+                "kallsyms   not present: inlined everywhere or removed, so nothing can attach"
+                    .into(),
+            );
+        }
+    }
+    notes
 }
 
 fn show_type(
@@ -218,7 +308,10 @@ fn show_type(
 ) -> Result<(), RunError> {
     let found = types
         .all()
-        .filter(|(module, _)| spec.module.is_none_or(|m| Some(m) == *module || (m == "vmlinux" && module.is_none())))
+        .filter(|(module, _)| {
+            spec.module
+                .is_none_or(|m| Some(m) == *module || (m == "vmlinux" && module.is_none()))
+        })
         .find_map(|(module, btf)| {
             btf.own_types()
                 .find(|t| spec.kinds.contains(&t.kind) && t.name() == Some(spec.name))
@@ -253,4 +346,3 @@ fn show_type(
     }
     Ok(())
 }
-

@@ -13,14 +13,30 @@
 
 use super::{Context, Io};
 use crate::discover::btf::{self, BtfFiles, KernelTypes};
+use crate::discover::kernel_functions::{self, FunctionIndex, FunctionTexts};
 use crate::error::{Error, ExitStatus};
 use crate::format::btf::Btf;
 use crate::probe::{ProbeKind, ProbePattern, TracepointId};
-use crate::system::Tracefs;
+use crate::system::{SystemError, Tracefs};
+
+/// What the command will do with the sources beyond listing names.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Needs {
+    /// `show struct:NAME`: BTF is required.
+    pub types: bool,
+    /// Signatures of kprobes (`-v`, `show`): BTF if there is any.
+    pub kprobe_signatures: bool,
+    /// Per-function facts (`show`): kallsyms even for fentry.
+    pub function_details: bool,
+}
 
 pub(super) struct Sources {
-    tracepoints: Option<(Tracefs, Vec<TracepointId>)>,
+    tracefs: Option<Tracefs>,
+    tracepoints: Option<Vec<TracepointId>>,
     btf: Option<BtfFiles>,
+    functions: Option<FunctionTexts>,
+    /// A kprobe kind was selected and a list of functions could be had.
+    function_list: bool,
     /// Why implied kinds were left out: their source does not exist here.
     absent: Vec<Error>,
     /// Why implied kinds were left out: their source exists but failed.
@@ -36,52 +52,67 @@ impl Sources {
         )
     }
 
-    /// Loads the sources of `kinds`; `types_wanted` also loads BTF, as a
-    /// named source, for `show struct:NAME`.
     pub fn load(
         ctx: &Context,
         patterns: &[ProbePattern],
         kinds: &[ProbeKind],
-        types_wanted: bool,
+        needs: Needs,
         io: &mut Io<'_>,
     ) -> Result<Sources, Error> {
         let named = |wanted: &dyn Fn(ProbeKind) -> bool| {
             patterns.iter().any(|p| p.kind().is_some_and(wanted))
         };
-        let mut absent = Vec::new();
-        let mut failed = Vec::new();
+        let wants = |wanted: &dyn Fn(ProbeKind) -> bool| kinds.iter().any(|k| wanted(*k));
+        let mut sources = Sources {
+            tracefs: None,
+            tracepoints: None,
+            btf: None,
+            functions: None,
+            function_list: false,
+            absent: Vec::new(),
+            failed: Vec::new(),
+        };
 
-        let mut tracepoints = None;
-        if kinds.contains(&ProbeKind::Tracepoint) {
-            let explicit = named(&|k| k == ProbeKind::Tracepoint);
+        // tracefs: tracepoints live there, and ftrace's list of functions.
+        let mut tracefs_error: Option<SystemError> = None;
+        if wants(&|k| k == ProbeKind::Tracepoint || k.is_kprobe() || k.is_fentry()) {
             match ctx.system.tracefs() {
                 Ok(tracefs) => {
                     ctx.announce_mount(&tracefs, io);
-                    match ctx.tracepoints(&tracefs) {
-                        Ok(all) => tracepoints = Some((tracefs, all)),
-                        Err(e) if explicit => return Err(e),
-                        Err(e) => failed.push(e),
-                    }
+                    sources.tracefs = Some(tracefs);
                 }
-                Err(e) => {
+                Err(e) => tracefs_error = Some(e),
+            }
+        }
+
+        if kinds.contains(&ProbeKind::Tracepoint) {
+            let explicit = named(&|k| k == ProbeKind::Tracepoint);
+            match (&sources.tracefs, tracefs_error) {
+                (Some(tracefs), _) => match ctx.tracepoints(tracefs) {
+                    Ok(all) => sources.tracepoints = Some(all),
+                    Err(e) if explicit => return Err(e),
+                    Err(e) => sources.failed.push(e),
+                },
+                (None, Some(e)) => {
                     let is_absent = e.is_absent();
                     let error = Error::from(e);
                     if explicit {
                         return Err(error);
                     }
                     if is_absent {
-                        absent.push(error);
+                        sources.absent.push(error);
                     } else {
-                        failed.push(error);
+                        sources.failed.push(error);
                     }
                 }
+                (None, None) => unreachable!("tracefs was looked for"),
             }
         }
 
-        let mut btf = None;
-        if types_wanted || kinds.iter().any(|k| Self::needs_btf(*k)) {
+        let btf_required = needs.types || wants(&Self::needs_btf);
+        if btf_required || (needs.kprobe_signatures && wants(&ProbeKind::is_kprobe)) {
             match btf::read(&ctx.system) {
-                Ok(files) => btf = Some(files),
+                Ok(files) => sources.btf = Some(files),
                 Err(e) => {
                     let is_absent = e.is_not_found();
                     let error = if is_absent {
@@ -96,27 +127,46 @@ impl Sources {
                     } else {
                         ctx.discover_error(&e)
                     };
-                    if types_wanted || named(&Self::needs_btf) {
+                    if needs.types || named(&Self::needs_btf) {
                         return Err(error);
                     }
+                    // kprobes list without signatures when BTF is absent.
                     if is_absent {
-                        absent.push(error);
+                        if btf_required {
+                            sources.absent.push(error);
+                        }
                     } else {
-                        failed.push(error);
+                        sources.failed.push(error);
                     }
                 }
             }
         }
-        Ok(Sources {
-            tracepoints,
-            btf,
-            absent,
-            failed,
-        })
+
+        if wants(&|k| k.is_kprobe() || k.is_fentry()) {
+            let with_kallsyms = wants(&ProbeKind::is_kprobe) || needs.function_details;
+            let texts =
+                kernel_functions::read(&ctx.system, sources.tracefs.as_ref(), with_kallsyms);
+            if wants(&ProbeKind::is_kprobe) {
+                if let Err(e) = texts.check_list() {
+                    let error = ctx.discover_error(&e);
+                    if named(&ProbeKind::is_kprobe) {
+                        return Err(error);
+                    }
+                    if e.is_not_found() {
+                        sources.absent.push(error);
+                    } else {
+                        sources.failed.push(error);
+                    }
+                }
+            }
+            sources.function_list = wants(&ProbeKind::is_kprobe) && texts.check_list().is_ok();
+            sources.functions = Some(texts);
+        }
+        Ok(sources)
     }
 
     pub fn tracepoints(&self) -> Option<(&Tracefs, &[TracepointId])> {
-        self.tracepoints.as_ref().map(|(t, all)| (t, all.as_slice()))
+        Some((self.tracefs.as_ref()?, self.tracepoints.as_deref()?))
     }
 
     /// vmlinux's BTF, when a selected kind needs it.
@@ -139,6 +189,25 @@ impl Sources {
             io.warn(&e.to_string());
         }
         Some(types)
+    }
+
+    pub fn function_texts(&self) -> Option<&FunctionTexts> {
+        self.functions.as_ref()
+    }
+
+    /// The kernel's functions, when a kprobe kind was selected and a list of
+    /// functions could be had.
+    pub fn function_index(&self) -> Option<FunctionIndex<'_>> {
+        FunctionIndex::build(self.functions.as_ref()?).ok()
+    }
+
+    /// Why ftrace's list of functions could not be read, when it could not.
+    pub fn ftrace_unreadable(&self) -> Option<String> {
+        match &self.functions.as_ref()?.ftrace {
+            Some(Ok(_)) => None,
+            Some(Err(e)) => Some(e.to_string()),
+            None => Some("there is no tracefs".into()),
+        }
     }
 
     /// The BTF file a module's (or vmlinux's) types came from, for display.
@@ -164,7 +233,8 @@ impl Sources {
         if let Some(first) = self.failed.first() {
             return Some(first.clone());
         }
-        let nothing_loaded = self.tracepoints.is_none() && self.btf.is_none();
+        let nothing_loaded =
+            self.tracepoints.is_none() && self.btf.is_none() && !self.function_list;
         (total == 0 && nothing_loaded)
             .then(|| self.absent.first().cloned())
             .flatten()

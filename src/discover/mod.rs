@@ -3,6 +3,8 @@
 //! that turns files into the typed values of `crate::format`.
 
 pub mod btf;
+pub mod kallsyms;
+pub mod kernel_functions;
 pub mod tracepoints;
 
 use std::fmt;

@@ -243,7 +243,11 @@ impl Signature {
 
     /// `ssize_t vfs_read(struct file *file, char *buf)` with `name`.
     pub fn c_prototype(&self, name: &str) -> String {
-        let mut params: Vec<String> = self.params.iter().map(|a| c_join(&a.type_name, &a.name)).collect();
+        let mut params: Vec<String> = self
+            .params
+            .iter()
+            .map(|a| c_join(&a.type_name, &a.name))
+            .collect();
         if self.varargs {
             params.push("...".into());
         }
@@ -325,7 +329,10 @@ mod tests {
             .collect();
         assert_eq!(
             args,
-            [("file", "struct file *", Some(8)), ("count", "int", Some(4))]
+            [
+                ("file", "struct file *", Some(8)),
+                ("count", "int", Some(4))
+            ]
         );
         assert_eq!(sig.return_size, Some(4));
         assert_eq!(

@@ -88,6 +88,20 @@ impl CloneKind {
         }
     }
 
+    /// What the compiler did, in a few words for users.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CloneKind::Isra => "GCC passed fields instead of structs or dropped unused arguments",
+            CloneKind::Constprop => {
+                "a copy specialised for constant arguments, which it no longer takes"
+            }
+            CloneKind::Part => "the out-of-line part of a partially inlined function",
+            CloneKind::Cold => "the unlikely part of a function, reached by jumps, not calls",
+            CloneKind::Llvm => "renamed by clang's ThinLTO; same function, same signature",
+            CloneKind::Other => "a compiler-made copy",
+        }
+    }
+
     /// Whether the symbol starts a function that callers call, so that an
     /// entry probe (kprobe, fentry) on it means "the function was called".
     pub fn is_entry_point(self) -> bool {

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use crate::format::event::{ArrayLen, DynamicKind, Field, Storage, TracepointLayout};
+use crate::discover::kernel_functions::Traceability;
 use crate::format::btf::Btf;
 use crate::format::btf_c::{self, Signature};
+use crate::format::event::{ArrayLen, DynamicKind, Field, Storage, TracepointLayout};
 use crate::probe::{ProbeKind, TracepointId};
 
 /// One line of `list --json` without `-v`.
@@ -140,11 +141,16 @@ pub struct FunctionDetail<'a> {
     pub kind: &'static str,
     pub module: &'a str,
     pub name: &'a str,
-    /// The BTF type id of the FUNC (functions) or FUNC_PROTO (raw tracepoints).
-    pub btf_id: u32,
+    /// The BTF type id of the FUNC (functions) or FUNC_PROTO (raw
+    /// tracepoints); null for a kprobe on a function BTF does not describe.
+    pub btf_id: Option<u32>,
     pub return_type: Option<String>,
     pub args: Vec<ArgJson>,
     pub varargs: bool,
+    /// Whether this kind can attach to it; null when that cannot be known here.
+    pub traceable: Option<bool>,
+    /// Why, in words.
+    pub traceability: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -162,8 +168,9 @@ impl<'a> FunctionDetail<'a> {
         kind: ProbeKind,
         module: &'a str,
         name: &'a str,
-        btf_id: u32,
+        btf_id: Option<u32>,
         signature: Option<&Signature>,
+        traceability: &Traceability,
     ) -> Self {
         FunctionDetail {
             probe,
@@ -185,6 +192,8 @@ impl<'a> FunctionDetail<'a> {
                 })
                 .unwrap_or_default(),
             varargs: signature.is_some_and(|s| s.varargs),
+            traceable: traceability.traceable,
+            traceability: traceability.reason.clone(),
         }
     }
 }

@@ -16,24 +16,32 @@ pub struct FunctionView<'a> {
     pub kind: ProbeKind,
     pub module: &'a str,
     pub name: &'a str,
+    /// Empty when BTF does not describe it.
     pub btf_path: &'a str,
-    pub btf_id: TypeId,
+    pub btf_id: Option<TypeId>,
     pub signature: Option<&'a Signature>,
     /// Extra facts, one line each (traceability, clones, ...).
     pub notes: &'a [String],
 }
 
-pub fn write_function(out: &mut dyn Write, view: &FunctionView<'_>, style: Style) -> io::Result<()> {
+pub fn write_function(
+    out: &mut dyn Write,
+    view: &FunctionView<'_>,
+    style: Style,
+) -> io::Result<()> {
     writeln!(out, "{}", style.bold(&printable(view.probe)))?;
     writeln!(out, "  module     {}", printable(view.module))?;
-    writeln!(
-        out,
-        "  btf        {} (type id {})",
-        printable(view.btf_path),
-        view.btf_id
-    )?;
+    if let Some(id) = view.btf_id {
+        writeln!(
+            out,
+            "  btf        {} (type id {id})",
+            printable(view.btf_path)
+        )?;
+    }
     let Some(signature) = view.signature else {
-        writeln!(out, "  signature  unknown: the BTF type is not a function prototype")?;
+        for note in view.notes {
+            writeln!(out, "  {}", printable(note))?;
+        }
         return Ok(());
     };
     let what = if view.kind == ProbeKind::RawTracepoint {
@@ -165,8 +173,14 @@ fn sec_lines(view: &FunctionView<'_>, signature: &Signature) -> Vec<String> {
             comma(&with_ret(&args))
         )],
         ProbeKind::RawTracepoint => vec![
-            format!("SEC(\"tp_btf/{name}\") int BPF_PROG(handler{})", comma(&args)),
-            format!("SEC(\"raw_tp/{name}\") int BPF_PROG(handler{})", comma(&args)),
+            format!(
+                "SEC(\"tp_btf/{name}\") int BPF_PROG(handler{})",
+                comma(&args)
+            ),
+            format!(
+                "SEC(\"raw_tp/{name}\") int BPF_PROG(handler{})",
+                comma(&args)
+            ),
         ],
         ProbeKind::Kprobe => vec![format!(
             "SEC(\"kprobe/{name}\") int BPF_KPROBE(handler{})",
@@ -199,21 +213,37 @@ pub fn write_type(
             "{}  ({module}, type id {id}, {size} bytes)",
             style.bold(&printable(&title))
         )?,
-        None => writeln!(out, "{}  ({module}, type id {id})", style.bold(&printable(&title)))?,
+        None => writeln!(
+            out,
+            "{}  ({module}, type id {id})",
+            style.bold(&printable(&title))
+        )?,
     }
     if matches!(t.kind, Kind::Enum | Kind::Enum64) {
         for (name, value) in t.enumerators() {
-            writeln!(out, "  {:<40} = {value}", printable(name.unwrap_or("<anon>")))?;
+            writeln!(
+                out,
+                "  {:<40} = {value}",
+                printable(name.unwrap_or("<anon>"))
+            )?;
         }
         return Ok(());
     }
     let mut rows = Vec::new();
     member_rows(btf, id, 0, 0, &mut rows);
-    let type_width = rows.iter().map(|r| r.type_text.len()).max().unwrap_or(4).max(4);
+    let type_width = rows
+        .iter()
+        .map(|r| r.type_text.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     writeln!(
         out,
         "  {}",
-        style.bold(&format!("{:>8} {:>6}  {:<type_width$}  NAME", "OFFSET", "SIZE", "TYPE"))
+        style.bold(&format!(
+            "{:>8} {:>6}  {:<type_width$}  NAME",
+            "OFFSET", "SIZE", "TYPE"
+        ))
     )?;
     for row in rows {
         writeln!(
@@ -266,7 +296,13 @@ fn member_rows(btf: &Btf<'_>, id: TypeId, base_bits: u64, depth: usize, rows: &m
             depth,
         });
         if anonymous_aggregate {
-            member_rows(btf, btf_c::resolve(btf, member.type_id), bits, depth + 1, rows);
+            member_rows(
+                btf,
+                btf_c::resolve(btf, member.type_id),
+                bits,
+                depth + 1,
+                rows,
+            );
         }
     }
 }

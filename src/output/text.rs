@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::Style;
-use crate::format::event::{DynamicKind, Field, Storage, TracepointLayout};
 use crate::format::btf_c::Signature;
+use crate::format::event::{DynamicKind, Field, Storage, TracepointLayout};
 use crate::probe::{ProbeKind, TracepointId};
 
 /// Replaces control characters so that a hostile name in a captured tree
@@ -64,7 +64,12 @@ pub fn write_signature_lines(
 ) -> io::Result<()> {
     if kind != ProbeKind::Kretprobe {
         for arg in &signature.params {
-            writeln!(out, "    {} {}", printable(&arg.type_name), printable(&arg.name))?;
+            writeln!(
+                out,
+                "    {} {}",
+                printable(&arg.type_name),
+                printable(&arg.name)
+            )?;
         }
         if signature.varargs {
             writeln!(out, "    ...")?;

@@ -1,0 +1,443 @@
+//! The kernel's functions as kprobes and fentry see them, and whether each
+//! can be traced: `/proc/kallsyms`, tracefs' `available_filter_functions`,
+//! debugfs' `kprobes/blacklist`, and whether the kernel has kprobes at all.
+//!
+//! What decides traceability, and why:
+//! * kprobes attach to any kernel text address that is not blacklisted, so
+//!   every text symbol in kallsyms is a candidate, ftrace-able or not;
+//! * fentry/fexit need a function ftrace can patch, i.e. one listed in
+//!   `available_filter_functions`, and its BTF;
+//! * `.cold` parts and `__pfx_` padding are not functions at all.
+//!
+//! `available_filter_functions` may be unreadable (EPERM under some
+//! lockdown and sandbox setups, as on the machines this was written on):
+//! then traceability is unknown, and we say so rather than guess.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use super::kallsyms::{self, is_entry_point, Kallsyms};
+use super::DiscoverError;
+use crate::format::ftrace_functions::parse_available_filter_functions;
+use crate::format::kprobe_blacklist::parse_kprobe_blacklist;
+use crate::system::{System, Tracefs};
+
+const KALLSYMS: &str = "/proc/kallsyms";
+const BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
+const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
+
+/// The raw texts, read once.
+#[derive(Debug)]
+pub struct FunctionTexts {
+    pub kallsyms_path: PathBuf,
+    /// None when not asked for (fentry listings need only ftrace's list).
+    pub kallsyms: Option<Result<Kallsyms, DiscoverError>>,
+    /// None when there is no tracefs to read it from.
+    pub ftrace: Option<Result<String, DiscoverError>>,
+    /// None when debugfs (or the kernel's kprobes) is not there.
+    pub blacklist: Option<String>,
+    pub kprobes: KprobeSupport,
+}
+
+impl FunctionTexts {
+    /// Whether there is a list of functions at all: ftrace's, or else
+    /// kallsyms. The error is why not (the kallsyms failure, which is the
+    /// list of last resort).
+    pub fn check_list(&self) -> Result<(), DiscoverError> {
+        if matches!(self.ftrace, Some(Ok(_))) {
+            return Ok(());
+        }
+        match &self.kallsyms {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(clone_error(e)),
+            None => Err(DiscoverError::io(
+                &self.kallsyms_path,
+                std::io::Error::other("not read, and available_filter_functions gave no list"),
+            )),
+        }
+    }
+}
+
+/// Whether this kernel can create kprobes, and how we know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KprobeSupport {
+    /// Evidence of CONFIG_KPROBES: tracefs' `kprobe_events` or the kprobe PMU.
+    Available(String),
+    /// Neither exists.
+    Missing,
+}
+
+/// Reads the sources; a file that is missing or unreadable is recorded, not
+/// fatal, because each kind needs a different subset. kallsyms is read only
+/// `with_kallsyms`: the kernel takes ~45 ms to produce it.
+pub fn read(system: &System, tracefs: Option<&Tracefs>, with_kallsyms: bool) -> FunctionTexts {
+    let kallsyms_path = system.path(KALLSYMS);
+    let kallsyms = with_kallsyms
+        .then(|| kallsyms::read(&kallsyms_path).map_err(|e| DiscoverError::io(&kallsyms_path, e)));
+    let ftrace = tracefs.map(|t| {
+        let path = t.dir.join("available_filter_functions");
+        std::fs::read_to_string(&path).map_err(|e| DiscoverError::io(&path, e))
+    });
+    let blacklist = std::fs::read_to_string(system.path(BLACKLIST)).ok();
+    let kprobe_events = tracefs.map(|t| t.dir.join("kprobe_events"));
+    let kprobes = if let Some(path) = kprobe_events.filter(|p| p.exists()) {
+        KprobeSupport::Available(format!("{} exists", path.display()))
+    } else if system.path(KPROBE_PMU).exists() {
+        KprobeSupport::Available(format!("{KPROBE_PMU} exists"))
+    } else {
+        KprobeSupport::Missing
+    };
+    FunctionTexts {
+        kallsyms_path,
+        kallsyms,
+        ftrace,
+        blacklist,
+        kprobes,
+    }
+}
+
+/// A function name as kprobes name it: `[module:]name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FunctionName<'t> {
+    pub module: Option<&'t str>,
+    pub name: &'t str,
+}
+
+/// Compares `[MODULE:]NAME` names byte by byte without building them. Nearly
+/// every kernel function is in vmlinux, so comparing two names directly is
+/// the fast path; a chained byte iterator for every comparison made sorting
+/// 60,000 kallsyms functions a fifth of `list 'kprobe:*'`.
+pub fn listing_order(a: (Option<&str>, &str), b: (Option<&str>, &str)) -> std::cmp::Ordering {
+    listing_order_bytes(
+        (a.0.map(str::as_bytes), a.1.as_bytes()),
+        (b.0.map(str::as_bytes), b.1.as_bytes()),
+    )
+}
+
+/// [`listing_order`] over bytes, for text not yet validated as UTF-8.
+pub fn listing_order_bytes(
+    a: (Option<&[u8]>, &[u8]),
+    b: (Option<&[u8]>, &[u8]),
+) -> std::cmp::Ordering {
+    match (a.0, b.0) {
+        (None, None) => a.1.cmp(b.1),
+        (Some(x), Some(y)) if x == y => a.1.cmp(b.1),
+        _ => {
+            fn key<'k>(
+                (module, name): (Option<&'k [u8]>, &'k [u8]),
+            ) -> impl Iterator<Item = u8> + 'k {
+                let module = module.unwrap_or_default();
+                let colon: &[u8] = if module.is_empty() { b"" } else { b":" };
+                module.iter().chain(colon).chain(name).copied()
+            }
+            key(a).cmp(key(b))
+        }
+    }
+}
+
+/// The first 16 bytes of `[MODULE:]NAME`, big-endian, zero-padded: ordering
+/// by it agrees with [`listing_order`] wherever the keys differ, and it
+/// keeps most comparisons of a 60,000-name sort out of the 5 MB text the
+/// names point into (chasing those pointers made the sort a third of
+/// `list 'kprobe:*'`). Sixteen bytes, because kernel names share long
+/// prefixes: `__x64_sys_`, `trace_event_raw_event_`, `__probestub_`.
+pub fn listing_prefix(module: Option<&str>, name: &str) -> u128 {
+    let mut key = [0u8; 16];
+    let module = module.unwrap_or_default().as_bytes();
+    let colon: &[u8] = if module.is_empty() { b"" } else { b":" };
+    for (slot, byte) in key
+        .iter_mut()
+        .zip(module.iter().chain(colon).chain(name.as_bytes()))
+    {
+        *slot = *byte;
+    }
+    u128::from_be_bytes(key)
+}
+
+/// Sorts `[MODULE:]NAME` items as listings order them, fast.
+pub fn sort_for_listing<T>(items: &mut Vec<T>, name_of: impl Fn(&T) -> (Option<&str>, &str)) {
+    let mut keyed: Vec<(u128, T)> = items
+        .drain(..)
+        .map(|item| {
+            let (module, name) = name_of(&item);
+            (listing_prefix(module, name), item)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| listing_order(name_of(&a.1), name_of(&b.1)))
+    });
+    items.extend(keyed.into_iter().map(|(_, item)| item));
+}
+
+/// What `available_filter_functions` told us.
+#[derive(Debug)]
+pub enum FtraceSet<'t> {
+    Readable(HashSet<FunctionName<'t>>),
+    /// It could not be read; the reason, for messages.
+    Unknown(String),
+}
+
+/// Whether a kind can attach to a function, with the reason in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traceability {
+    /// None when it cannot be known here.
+    pub traceable: Option<bool>,
+    pub reason: String,
+}
+
+/// Every function kprobes could name, and what decides their traceability.
+#[derive(Debug)]
+pub struct FunctionIndex<'t> {
+    /// Sorted by module then name, each once.
+    pub functions: Vec<FunctionName<'t>>,
+    /// Where `functions` came from: `available_filter_functions` when
+    /// readable, else `/proc/kallsyms`.
+    pub listed_from: &'static str,
+    pub ftrace: FtraceSet<'t>,
+    pub blacklist: HashSet<&'t str>,
+    pub kprobes: KprobeSupport,
+}
+
+impl<'t> FunctionIndex<'t> {
+    /// Builds the index; fails only when there is no list of functions at
+    /// all (kallsyms unreadable and ftrace unreadable).
+    pub fn build(texts: &'t FunctionTexts) -> Result<FunctionIndex<'t>, DiscoverError> {
+        let ftrace = match &texts.ftrace {
+            Some(Ok(text)) => FtraceSet::Readable(
+                parse_available_filter_functions(text)
+                    .filter_map(Result::ok)
+                    .filter(|f| !f.is_invalid_placeholder())
+                    .map(|f| FunctionName {
+                        module: f.module,
+                        name: f.name,
+                    })
+                    .collect(),
+            ),
+            Some(Err(e)) => FtraceSet::Unknown(e.to_string()),
+            None => FtraceSet::Unknown("there is no tracefs to read it from".into()),
+        };
+        let blacklist: HashSet<&str> = texts
+            .blacklist
+            .as_deref()
+            .map(|text| {
+                parse_kprobe_blacklist(text)
+                    .filter_map(Result::ok)
+                    .map(|e| e.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        texts.check_list()?;
+        let (mut functions, listed_from): (Vec<FunctionName<'t>>, _) =
+            match (&ftrace, &texts.kallsyms) {
+                (FtraceSet::Readable(set), _) => {
+                    (set.iter().copied().collect(), "available_filter_functions")
+                }
+                (_, Some(Ok(kallsyms))) => (
+                    kallsyms
+                        .functions()
+                        .map(|(module, name)| FunctionName { module, name })
+                        .collect(),
+                    "/proc/kallsyms",
+                ),
+                _ => unreachable!("check_list found a list"),
+            };
+        if listed_from != "/proc/kallsyms" {
+            // kallsyms hands its functions over in listing order already.
+            sort_for_listing(&mut functions, |f| (f.module, f.name));
+        }
+        functions.dedup();
+        Ok(FunctionIndex {
+            functions,
+            listed_from,
+            ftrace,
+            blacklist,
+            kprobes: texts.kprobes.clone(),
+        })
+    }
+
+    /// Can a kprobe attach to `function`?
+    pub fn kprobe(&self, function: &FunctionName<'_>) -> Traceability {
+        let known = |traceable: bool, reason: &str| Traceability {
+            traceable: Some(traceable),
+            reason: reason.to_string(),
+        };
+        if self.kprobes == KprobeSupport::Missing {
+            return known(
+                false,
+                "this kernel has no kprobes (built without CONFIG_KPROBES: no kprobe_events in \
+                 tracefs, no kprobe PMU)",
+            );
+        }
+        if self.blacklist.contains(function.name) {
+            return known(false, "on the kprobe blacklist (debugfs kprobes/blacklist)");
+        }
+        if !is_entry_point(function.name) {
+            return known(
+                false,
+                "a .cold part split off a function, not an entry point",
+            );
+        }
+        match &self.ftrace {
+            FtraceSet::Readable(set) if set.contains(function) => {
+                known(true, "in available_filter_functions and not blacklisted")
+            }
+            FtraceSet::Readable(_) => known(
+                true,
+                "not in available_filter_functions (notrace), but kprobes need only a \
+                 non-blacklisted text address",
+            ),
+            FtraceSet::Unknown(_) if self.blacklist.is_empty() => Traceability {
+                traceable: None,
+                reason: "no kprobe blacklist could be read (debugfs kprobes/blacklist)".into(),
+            },
+            FtraceSet::Unknown(_) => known(true, "not on the kprobe blacklist"),
+        }
+    }
+
+    /// Can fentry/fexit attach to `function` (given that BTF has it)?
+    pub fn fentry(&self, function: &FunctionName<'_>) -> Traceability {
+        match &self.ftrace {
+            FtraceSet::Readable(set) if set.contains(function) => Traceability {
+                traceable: Some(true),
+                reason: "in available_filter_functions".into(),
+            },
+            FtraceSet::Readable(_) => Traceability {
+                traceable: Some(false),
+                reason: "not in available_filter_functions: notrace or inlined, so ftrace \
+                         cannot patch it"
+                    .into(),
+            },
+            FtraceSet::Unknown(why) => Traceability {
+                traceable: None,
+                reason: format!("available_filter_functions: {why}"),
+            },
+        }
+    }
+}
+
+fn clone_error(e: &DiscoverError) -> DiscoverError {
+    match e {
+        DiscoverError::Io { path, source } => DiscoverError::io(
+            path.clone(),
+            std::io::Error::new(source.kind(), source.to_string()),
+        ),
+        DiscoverError::Parse { path, what, reason } => {
+            DiscoverError::parse(path.clone(), what, reason)
+        }
+    }
+}
+
+/// Every kallsyms symbol named `name` (several when static functions in
+/// different files share a name): `(address, type letter, module)`.
+pub fn symbols_named<'t>(
+    texts: &'t FunctionTexts,
+    name: &str,
+) -> Vec<(u64, char, Option<&'t str>)> {
+    match &texts.kallsyms {
+        Some(Ok(kallsyms)) => kallsyms
+            .symbols()
+            .filter(|s| s.name == name)
+            .map(|s| (s.address, char::from(s.kind), s.module))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(
+        kallsyms: &str,
+        ftrace: Option<&str>,
+        blacklist: Option<&str>,
+        kprobes: bool,
+    ) -> FunctionTexts {
+        FunctionTexts {
+            kallsyms_path: PathBuf::from("/proc/kallsyms"),
+            kallsyms: Some(Ok(Kallsyms::from_text(kallsyms.to_string()))),
+            ftrace: ftrace.map(|t| Ok(t.to_string())),
+            blacklist: blacklist.map(str::to_string),
+            kprobes: if kprobes {
+                KprobeSupport::Available("test".into())
+            } else {
+                KprobeSupport::Missing
+            },
+        }
+    }
+
+    // Lines in the shape of this machine's /proc/kallsyms (Linux 6.18).
+    const KALLSYMS: &str = "ffffffff81200100 t __pfx_vfs_read\n\
+ffffffff81200110 T vfs_read\n\
+ffffffff81200200 t calibrate_delay.cold\n\
+ffffffff81200300 t show_regs.part.0\n\
+ffffffff81200400 t dup_name\n\
+ffffffff81200500 t dup_name\n\
+ffffffff81200600 D some_data\n\
+ffffffffc0000000 t ext4_file_open\t[ext4]\n\
+ffffffffc0001000 t bpf_prog_123_x\t[bpf]\n";
+
+    #[test]
+    fn kallsyms_fallback_lists_entry_points_once() {
+        let texts = texts(KALLSYMS, None, None, false);
+        let index = FunctionIndex::build(&texts).unwrap();
+        let names: Vec<String> = index
+            .functions
+            .iter()
+            .map(|f| format!("{}:{}", f.module.unwrap_or("-"), f.name))
+            .collect();
+        assert_eq!(
+            names,
+            // Sorted as probe names sort: `ext4:...` among the e's.
+            [
+                "-:dup_name",
+                "ext4:ext4_file_open",
+                "-:show_regs.part.0",
+                "-:vfs_read",
+            ]
+        );
+        assert_eq!(index.listed_from, "/proc/kallsyms");
+        let vfs_read = FunctionName {
+            module: None,
+            name: "vfs_read",
+        };
+        let t = index.kprobe(&vfs_read);
+        assert_eq!(t.traceable, Some(false));
+        assert!(t.reason.contains("CONFIG_KPROBES"));
+        assert_eq!(index.fentry(&vfs_read).traceable, None);
+        assert_eq!(symbols_named(&texts, "dup_name").len(), 2);
+    }
+
+    #[test]
+    fn ftrace_list_and_blacklist_decide() {
+        let texts = texts(
+            KALLSYMS,
+            Some("vfs_read\next4_file_open [ext4]\n__ftrace_invalid_address___123\n"),
+            Some("0xffffffff81200400-0xffffffff81200410\tdup_name\n"),
+            true,
+        );
+        let index = FunctionIndex::build(&texts).unwrap();
+        assert_eq!(index.listed_from, "available_filter_functions");
+        assert_eq!(index.functions.len(), 2);
+        let name = |module, name| FunctionName { module, name };
+        assert_eq!(index.kprobe(&name(None, "vfs_read")).traceable, Some(true));
+        assert_eq!(index.fentry(&name(None, "vfs_read")).traceable, Some(true));
+        assert_eq!(
+            index.fentry(&name(None, "show_regs.part.0")).traceable,
+            Some(false)
+        );
+        assert_eq!(index.kprobe(&name(None, "dup_name")).traceable, Some(false));
+        assert_eq!(
+            index.kprobe(&name(None, "calibrate_delay.cold")).traceable,
+            Some(false)
+        );
+        assert_eq!(
+            index
+                .kprobe(&name(Some("ext4"), "ext4_file_open"))
+                .traceable,
+            Some(true)
+        );
+    }
+}
