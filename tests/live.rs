@@ -247,3 +247,32 @@ fn closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// vmlinux.h's record structs agree with the format files: every 23rd live
+/// tracepoint (about a hundred, across categories), checked in one run.
+#[test]
+fn btf_record_structs_agree_with_format_files() {
+    let Some(_) = live_system_available("checks BTF record structs") else {
+        return;
+    };
+    let all = probedex(["list", "tracepoint:*"]);
+    let sample: Vec<&str> = all.stdout.lines().step_by(23).collect();
+    assert!(sample.len() > 50);
+    let mut args = vec!["show", "--json"];
+    args.extend(&sample);
+    let out = probedex(args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut checked = 0;
+    for line in out.stdout.lines() {
+        let detail: serde_json::Value = serde_json::from_str(line).unwrap();
+        let record = &detail["btf_struct"];
+        assert!(
+            record["name"].is_string(),
+            "{}: no BTF struct found",
+            detail["probe"]
+        );
+        assert_eq!(record["agrees"], true, "{}: {record}", detail["probe"]);
+        checked += 1;
+    }
+    assert_eq!(checked, sample.len());
+}

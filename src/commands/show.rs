@@ -14,6 +14,7 @@ use crate::discover::kernel_functions::{symbols_named, FunctionIndex, Traceabili
 use crate::discover::tracepoints;
 use crate::error::Error;
 use crate::format::btf::Kind;
+use crate::format::record_btf::record_struct;
 use crate::format::symbol_name::split_clone_suffix;
 use crate::output::kernel::{self as kernel_view, FunctionView};
 use crate::output::{c, json, text};
@@ -84,6 +85,7 @@ pub(super) fn run(
         types: types_wanted,
         kprobe_signatures: true,
         function_details: true,
+        record_structs: true,
     };
     let sources = Sources::load(ctx, &patterns, &kinds, needs, io)?;
     let vmlinux = sources.vmlinux(ctx)?;
@@ -139,7 +141,9 @@ pub(super) fn run(
                         writeln!(io.out)?;
                     }
                     match item {
-                        Shown::Tracepoint(id) => show_tracepoint(ctx, &sources, id, emit, io)?,
+                        Shown::Tracepoint(id) => {
+                            show_tracepoint(ctx, &sources, types.as_ref(), id, emit, io)?
+                        }
                         Shown::Point(point) => {
                             show_point(ctx, &sources, index.as_ref(), point, &probe, emit, io)?
                         }
@@ -160,6 +164,7 @@ enum Shown<'a, 'k> {
 fn show_tracepoint(
     ctx: &Context,
     sources: &Sources,
+    types: Option<&KernelTypes<'_>>,
     id: &TracepointId,
     emit: Option<EmitFormat>,
     io: &mut Io<'_>,
@@ -177,12 +182,32 @@ fn show_tracepoint(
             })?;
             io.out.write_all(source.as_bytes())?;
         }
-        (None, true) => {
-            let detail = json::TracepointDetail::new(id, &layout, path);
-            serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
-            writeln!(io.out)?;
+        (None, json) => {
+            // Module tracepoints' structs are in their module's BTF.
+            let found = types.map(|types| {
+                types
+                    .all()
+                    .find_map(|(module, btf)| {
+                        record_struct(btf, &id.category, &id.event, &layout)
+                            .map(|r| (module.unwrap_or("vmlinux"), r))
+                    })
+                    .map_or(("vmlinux", None), |(module, r)| (module, Some(r)))
+            });
+            if json {
+                let mut detail = json::TracepointDetail::new(id, &layout, path);
+                detail.btf_struct = found
+                    .as_ref()
+                    .map(|(module, record)| json::RecordJson::new(record.as_ref(), module));
+                serde_json::to_writer(&mut *io.out, &detail).map_err(std::io::Error::from)?;
+                writeln!(io.out)?;
+            } else {
+                let check = found.as_ref().map(|(module, record)| text::RecordCheck {
+                    record: record.as_ref(),
+                    module,
+                });
+                text::write_show(io.out, id, &layout, &path, check.as_ref(), ctx.style)?;
+            }
         }
-        (None, false) => text::write_show(io.out, id, &layout, &path, ctx.style)?,
     }
     Ok(())
 }

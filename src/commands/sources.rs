@@ -28,6 +28,8 @@ pub(super) struct Needs {
     pub kprobe_signatures: bool,
     /// Per-function facts (`show`): kallsyms even for fentry.
     pub function_details: bool,
+    /// The BTF view of tracepoint records (`show`): BTF if there is any.
+    pub record_structs: bool,
 }
 
 pub(super) struct Sources {
@@ -110,7 +112,9 @@ impl Sources {
         }
 
         let btf_required = needs.types || wants(&Self::needs_btf);
-        if btf_required || (needs.kprobe_signatures && wants(&ProbeKind::is_kprobe)) {
+        let btf_optional = (needs.kprobe_signatures && wants(&ProbeKind::is_kprobe))
+            || (needs.record_structs && wants(&|k| k == ProbeKind::Tracepoint));
+        if btf_required || btf_optional {
             match btf::read(&ctx.system) {
                 Ok(files) => sources.btf = Some(files),
                 Err(e) => {

@@ -9,4 +9,5 @@ pub mod ftrace_functions;
 pub mod kallsyms;
 pub mod kprobe_blacklist;
 pub mod mounts;
+pub mod record_btf;
 pub mod symbol_name;

@@ -7,6 +7,7 @@ use crate::discover::kernel_functions::Traceability;
 use crate::format::btf::Btf;
 use crate::format::btf_c::{self, Signature};
 use crate::format::event::{ArrayLen, DynamicKind, Field, Storage, TracepointLayout};
+use crate::format::record_btf::{Found, RecordStruct};
 use crate::probe::{ProbeKind, TracepointId};
 
 /// One line of `list --json` without `-v`.
@@ -43,6 +44,81 @@ pub struct TracepointDetail<'a> {
     pub fixed_size: u64,
     pub fields: Vec<FieldJson<'a>>,
     pub print_fmt: Option<&'a str>,
+    /// `show` only (null in `list -v`): the BTF struct vmlinux.h users take
+    /// as the context, checked field by field.
+    pub btf_struct: Option<RecordJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordJson<'a> {
+    /// Null when BTF has no struct that matches the fields.
+    pub name: Option<&'a str>,
+    pub module: &'a str,
+    pub btf_id: Option<u32>,
+    pub size: Option<u64>,
+    /// `own_class`, `class` or `syscall`; null when not found.
+    pub found: Option<&'static str>,
+    /// The class, for `class`.
+    pub class: Option<&'a str>,
+    pub agrees: bool,
+    pub fields: Vec<FieldCheckJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldCheckJson<'a> {
+    pub field: &'a str,
+    pub member: Option<&'a str>,
+    pub format_offset: u64,
+    pub format_size: u64,
+    pub btf_offset: Option<u64>,
+    pub btf_size: Option<u64>,
+    pub agrees: bool,
+}
+
+impl<'a> RecordJson<'a> {
+    pub fn new(record: Option<&'a RecordStruct>, module: &'a str) -> Self {
+        let Some(r) = record else {
+            return RecordJson {
+                name: None,
+                module,
+                btf_id: None,
+                size: None,
+                found: None,
+                class: None,
+                agrees: false,
+                fields: Vec::new(),
+            };
+        };
+        RecordJson {
+            name: Some(&r.name),
+            module,
+            btf_id: Some(r.type_id),
+            size: Some(r.size),
+            found: Some(match r.found {
+                Found::OwnClass => "own_class",
+                Found::Class(_) => "class",
+                Found::Syscall => "syscall",
+            }),
+            class: match &r.found {
+                Found::Class(c) => Some(c),
+                _ => None,
+            },
+            agrees: r.agrees(),
+            fields: r
+                .fields
+                .iter()
+                .map(|f| FieldCheckJson {
+                    field: &f.field,
+                    member: f.member.as_deref(),
+                    format_offset: f.format_offset,
+                    format_size: f.format_size,
+                    btf_offset: f.btf_offset,
+                    btf_size: f.btf_size,
+                    agrees: f.agrees(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A tracepoint whose format file could not be read (`list -v --json`).
@@ -87,6 +163,7 @@ impl<'a> TracepointDetail<'a> {
             fixed_size: layout.fixed_size(),
             fields: layout.fields.iter().map(FieldJson::new).collect(),
             print_fmt: layout.print_fmt.as_deref(),
+            btf_struct: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use super::Style;
 use crate::format::btf_c::Signature;
 use crate::format::event::{DynamicKind, Field, Storage, TracepointLayout};
+use crate::format::record_btf::{FieldCheck, Found, RecordStruct};
 use crate::probe::{ProbeKind, TracepointId};
 
 /// Replaces control characters so that a hostile name in a captured tree
@@ -87,6 +88,7 @@ pub fn write_show(
     id: &TracepointId,
     layout: &TracepointLayout,
     format_path: &str,
+    record: Option<&RecordCheck<'_>>,
     style: Style,
 ) -> io::Result<()> {
     writeln!(out, "{}", style.bold(&printable(&id.probe_name())))?;
@@ -150,9 +152,97 @@ pub fn write_show(
             writeln!(out, "  {line}")?;
         }
     }
+    if let Some(record) = record {
+        writeln!(out)?;
+        write_record_check(out, record)?;
+    }
     if let Some(print_fmt) = &layout.print_fmt {
         writeln!(out)?;
         writeln!(out, "  print fmt: {}", printable(print_fmt))?;
+    }
+    Ok(())
+}
+
+/// What BTF says about the record, for `show`: the struct vmlinux.h users
+/// take as the context (None when BTF has none that matches), and where it
+/// came from.
+#[derive(Debug)]
+pub struct RecordCheck<'a> {
+    pub record: Option<&'a RecordStruct>,
+    pub module: &'a str,
+}
+
+fn write_record_check(out: &mut dyn Write, check: &RecordCheck<'_>) -> io::Result<()> {
+    let Some(record) = check.record else {
+        return writeln!(
+            out,
+            "  vmlinux.h  no struct trace_event_raw_* in BTF matches these fields: declare the \
+             context yourself (`probedex show --emit c`)"
+        );
+    };
+    let bad: Vec<&FieldCheck> = record.fields.iter().filter(|f| !f.agrees()).collect();
+    let verdict = if bad.is_empty() {
+        format!(
+            "all {} fields at the same offsets and sizes",
+            record.fields.len()
+        )
+    } else {
+        format!(
+            "{} of {} fields DISAGREE with the format file",
+            bad.len(),
+            record.fields.len()
+        )
+    };
+    writeln!(
+        out,
+        "  vmlinux.h  struct {} ({}, {} bytes): {verdict}",
+        printable(&record.name),
+        printable(check.module),
+        record.size
+    )?;
+    match &record.found {
+        Found::Class(class) => writeln!(
+            out,
+            "             the struct of this event's class `{}`",
+            printable(class)
+        )?,
+        Found::Syscall => {
+            let args: Vec<String> = record
+                .fields
+                .iter()
+                .filter(|f| f.member.as_deref().is_some_and(|m| m.starts_with("args[")))
+                .map(|f| format!("{} = {}", f.field, f.member.as_deref().unwrap_or("")))
+                .collect();
+            if !args.is_empty() {
+                writeln!(out, "             {}", printable(&args.join(", ")))?;
+            }
+            let side = if record.name.ends_with("exit") {
+                "exit"
+            } else {
+                "enter"
+            };
+            writeln!(
+                out,
+                "             (vmlinux.h's trace_event_raw_sys_{side} reads the same record, but \
+                 its `long id` is 8 bytes where this record holds a 4-byte nr)"
+            )?;
+        }
+        Found::OwnClass => {}
+    }
+    for f in bad {
+        let btf = match (f.btf_offset, f.btf_size) {
+            (Some(offset), Some(size)) => format!("offset {offset}, size {size}"),
+            (Some(offset), None) => format!("offset {offset}"),
+            _ => "no such member".to_string(),
+        };
+        writeln!(
+            out,
+            "             {}: format offset {}, size {}; BTF {} {btf}",
+            printable(&f.field),
+            f.format_offset,
+            f.format_size,
+            printable(f.member.as_deref().unwrap_or("-"))
+        )?;
     }
     Ok(())
 }
@@ -281,7 +371,7 @@ print fmt: \"%d\", REC->dfd\n";
         let layout = parse_format(text).unwrap();
         let id = TracepointId::new("syscalls", "sys_enter_x");
         let mut out = Vec::new();
-        write_show(&mut out, &id, &layout, "F", Style::plain()).unwrap();
+        write_show(&mut out, &id, &layout, "F", None, Style::plain()).unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(
             out.contains("record    36 bytes fixed (8 common header + 28 event)"),

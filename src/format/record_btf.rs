@@ -1,0 +1,364 @@
+//! The BTF struct that describes a tracepoint's record, and whether it
+//! agrees with the format file field by field. Pure, over [`Btf`] and a
+//! parsed [`TracepointLayout`].
+//!
+//! People declare a tracepoint program's context two ways: vmlinux.h's
+//! `struct trace_event_raw_<class>` or a struct written from the format file.
+//! The struct is named after the event's *class*: events made with
+//! `DEFINE_EVENT` share their template's struct (`sched_wakeup` uses
+//! `trace_event_raw_sched_wakeup_template`). BTF does not record the class,
+//! but the kernel's `__probestub_<event>` function has the same prototype
+//! as the class's `__bpf_trace_<class>`, which names it; member names
+//! confirm the match. Syscall events are not made with TRACE_EVENT: their
+//! records are `struct syscall_trace_enter` (`int nr`, then
+//! `unsigned long args[]`, one per argument) and `struct syscall_trace_exit`.
+//!
+//! In `trace_event_raw_*` structs the common fields are one member
+//! `struct trace_entry ent`, and a `__data_loc` field `name` is a `u32`
+//! member `__data_loc_name`.
+
+use super::btf::{Btf, Kind, TypeId};
+use super::btf_c;
+use super::event::{DynamicKind, Field, Storage, TracepointLayout};
+
+/// How the struct was found, which says how much to trust the match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// `trace_event_raw_<event>`: the event is its own class.
+    OwnClass,
+    /// `trace_event_raw_<class>` for a `DEFINE_EVENT` event.
+    Class(String),
+    /// `syscall_trace_enter` / `syscall_trace_exit`.
+    Syscall,
+}
+
+/// One format field checked against the struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldCheck {
+    pub field: String,
+    pub format_offset: u64,
+    pub format_size: u64,
+    /// The member the field corresponds to (`ent.pid`, `args[1]`), if any.
+    pub member: Option<String>,
+    pub btf_offset: Option<u64>,
+    pub btf_size: Option<u64>,
+}
+
+impl FieldCheck {
+    pub fn agrees(&self) -> bool {
+        self.btf_offset == Some(self.format_offset)
+            && (self.btf_size == Some(self.format_size)
+                // A flexible array member has no size of its own.
+                || (self.format_size == 0 && self.btf_size.is_some()))
+    }
+}
+
+/// The record struct and the result of checking every field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordStruct {
+    pub name: String,
+    pub type_id: TypeId,
+    pub size: u64,
+    pub found: Found,
+    pub fields: Vec<FieldCheck>,
+}
+
+impl RecordStruct {
+    pub fn agrees(&self) -> bool {
+        self.fields.iter().all(FieldCheck::agrees)
+    }
+}
+
+/// Finds the record struct of `category:event` and checks `layout` against it.
+pub fn record_struct(
+    btf: &Btf<'_>,
+    category: &str,
+    event: &str,
+    layout: &TracepointLayout,
+) -> Option<RecordStruct> {
+    if category == "syscalls" {
+        let name = if event.starts_with("sys_enter_") {
+            "syscall_trace_enter"
+        } else if event.starts_with("sys_exit_") {
+            "syscall_trace_exit"
+        } else {
+            return None;
+        };
+        let id = struct_named(btf, name)?;
+        return Some(check(btf, name, id, Found::Syscall, layout));
+    }
+    let own = format!("trace_event_raw_{event}");
+    if let Some(id) = struct_named(btf, &own).filter(|&id| members_match(btf, id, layout)) {
+        return Some(check(btf, &own, id, Found::OwnClass, layout));
+    }
+    for class in classes_sharing_prototype(btf, event) {
+        let name = format!("trace_event_raw_{class}");
+        if let Some(id) = struct_named(btf, &name).filter(|&id| members_match(btf, id, layout)) {
+            return Some(check(btf, &name, id, Found::Class(class), layout));
+        }
+    }
+    // BTF dedup does not always merge the two prototypes (on 6.18,
+    // __probestub_dma_sync_sg_for_cpu's differs from __bpf_trace_dma_sync_sg's):
+    // fall back to the struct whose members are the event's fields.
+    btf.own_types()
+        .filter(|t| t.kind == Kind::Struct)
+        .find_map(|t| {
+            let class = t.name()?.strip_prefix("trace_event_raw_")?;
+            members_match(btf, t.id, layout).then(|| (class.to_string(), t.id))
+        })
+        .map(|(class, id)| {
+            let name = format!("trace_event_raw_{class}");
+            check(btf, &name, id, Found::Class(class), layout)
+        })
+}
+
+fn struct_named(btf: &Btf<'_>, name: &str) -> Option<TypeId> {
+    btf.own_types()
+        .find(|t| t.kind == Kind::Struct && t.name() == Some(name))
+        .map(|t| t.id)
+}
+
+/// Classes whose `__bpf_trace_<class>` has `__probestub_<event>`'s prototype.
+fn classes_sharing_prototype(btf: &Btf<'_>, event: &str) -> Vec<String> {
+    let stub = format!("__probestub_{event}");
+    let Some(proto) = btf
+        .own_types()
+        .find(|t| t.kind == Kind::Func && t.name() == Some(stub.as_str()))
+        .and_then(|t| t.referenced())
+    else {
+        return Vec::new();
+    };
+    btf.own_types()
+        .filter(|t| t.kind == Kind::Func && t.referenced() == Some(proto))
+        .filter_map(|t| t.name()?.strip_prefix("__bpf_trace_").map(str::to_string))
+        .collect()
+}
+
+/// The struct's member names are the format's event fields (prototypes
+/// are shared by unrelated classes with the same arguments).
+fn members_match(btf: &Btf<'_>, id: TypeId, layout: &TracepointLayout) -> bool {
+    let Some(t) = btf.get(id) else { return false };
+    let members: Vec<&str> = t
+        .members()
+        .filter_map(|m| m.name)
+        .filter(|n| *n != "ent" && *n != "__data")
+        .collect();
+    let fields: Vec<String> = layout.event_fields().map(member_name).collect();
+    members.len() == fields.len() && members.iter().zip(&fields).all(|(m, f)| m == f)
+}
+
+/// The member a format field becomes in `trace_event_raw_*`.
+fn member_name(field: &Field) -> String {
+    match field.storage {
+        Storage::Dynamic {
+            kind: DynamicKind::DataLoc,
+            ..
+        } => format!("__data_loc_{}", field.name),
+        Storage::Dynamic {
+            kind: DynamicKind::RelLoc,
+            ..
+        } => format!("__rel_loc_{}", field.name),
+        _ => field.name.clone(),
+    }
+}
+
+/// `(bit offset, type)` of a member by name.
+fn member(btf: &Btf<'_>, id: TypeId, name: &str) -> Option<(u64, TypeId)> {
+    btf.get(id)?
+        .members()
+        .find(|m| m.name == Some(name))
+        .map(|m| (u64::from(m.bit_offset), m.type_id))
+}
+
+fn check(
+    btf: &Btf<'_>,
+    name: &str,
+    id: TypeId,
+    found: Found,
+    layout: &TracepointLayout,
+) -> RecordStruct {
+    let size = btf.get(id).and_then(|t| t.size()).map_or(0, u64::from);
+    let mut event_index = 0usize;
+    let fields = layout
+        .fields
+        .iter()
+        .map(|field| {
+            let located = if field.common {
+                common_member(btf, id, field)
+            } else if found == Found::Syscall {
+                let located = syscall_member(btf, id, field, event_index);
+                if field.name != "__syscall_nr" {
+                    event_index += 1;
+                }
+                located
+            } else {
+                let name = member_name(field);
+                member(btf, id, &name).map(|(bits, ty)| (name, bits / 8, btf_c::size_of(btf, ty)))
+            };
+            FieldCheck {
+                field: field.name.clone(),
+                format_offset: field.offset,
+                format_size: field.size,
+                member: located.as_ref().map(|(m, _, _)| m.clone()),
+                btf_offset: located.as_ref().map(|(_, offset, _)| *offset),
+                btf_size: located.and_then(|(_, _, size)| size),
+            }
+        })
+        .collect();
+    RecordStruct {
+        name: name.to_string(),
+        type_id: id,
+        size,
+        found,
+        fields,
+    }
+}
+
+/// `common_pid` is `ent.pid` (struct trace_entry's `type`, `flags`,
+/// `preempt_count`, `pid`).
+fn common_member(btf: &Btf<'_>, id: TypeId, field: &Field) -> Option<(String, u64, Option<u64>)> {
+    let (ent_bits, ent_type) = member(btf, id, "ent")?;
+    let inner = field.name.strip_prefix("common_")?;
+    let (bits, ty) = member(btf, btf_c::resolve(btf, ent_type), inner)?;
+    Some((
+        format!("ent.{inner}"),
+        (ent_bits + bits) / 8,
+        btf_c::size_of(btf, ty),
+    ))
+}
+
+/// `__syscall_nr` is `nr`; on the enter side the n-th argument is
+/// `args[n]` whatever its name (futex_wake has an argument called `nr`),
+/// and on the exit side `ret` is `ret`.
+fn syscall_member(
+    btf: &Btf<'_>,
+    id: TypeId,
+    field: &Field,
+    index: usize,
+) -> Option<(String, u64, Option<u64>)> {
+    if field.name == "__syscall_nr" {
+        let (bits, ty) = member(btf, id, "nr")?;
+        return Some(("nr".into(), bits / 8, btf_c::size_of(btf, ty)));
+    }
+    let Some((bits, ty)) = member(btf, id, "args") else {
+        let (bits, ty) = member(btf, id, &field.name)?;
+        return Some((field.name.clone(), bits / 8, btf_c::size_of(btf, ty)));
+    };
+    let array = btf.get(btf_c::resolve(btf, ty))?.array()?;
+    let element = btf_c::size_of(btf, array.element)?;
+    Some((
+        format!("args[{index}]"),
+        bits / 8 + element * index as u64,
+        Some(element),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::btf::tests::Builder;
+    use crate::format::event::parse_format;
+
+    /// A miniature of the 6.18 kernel's types: trace_entry, a sched_wakeup
+    /// template class with its probestub and __bpf_trace functions, and
+    /// syscall_trace_enter.
+    fn kernel() -> Vec<u8> {
+        let mut b = Builder::new();
+        b.add(1, "unsigned short", 0, false, 2, &[16]); // 1
+        b.add(1, "unsigned char", 0, false, 1, &[8]); // 2
+        b.add(1, "int", 0, false, 4, &[(1 << 24) | 32]); // 3
+        b.add(1, "char", 0, false, 1, &[(2 << 24) | 8]); // 4
+        let n = ["type", "flags", "preempt_count", "pid"].map(|s| b.string(s));
+        b.add(
+            4,
+            "trace_entry",
+            4,
+            false,
+            8,
+            &[n[0], 1, 0, n[1], 2, 16, n[2], 2, 24, n[3], 3, 32],
+        ); // 5
+        b.add(3, "", 0, false, 0, &[4, 3, 16]); // 6 char[16]
+        let m = ["ent", "comm", "pid", "prio"].map(|s| b.string(s));
+        b.add(
+            4,
+            "trace_event_raw_wake_template",
+            4,
+            false,
+            32,
+            &[m[0], 5, 0, m[1], 6, 64, m[2], 3, 192, m[3], 3, 224],
+        ); // 7
+        b.add(13, "", 0, false, 0, &[]); // 8 proto
+        b.add(12, "__bpf_trace_wake_template", 0, false, 8, &[]); // 9
+        b.add(12, "__probestub_wake", 0, false, 8, &[]); // 10
+        b.add(1, "unsigned long", 0, false, 8, &[64]); // 11
+        b.add(3, "", 0, false, 0, &[11, 3, 0]); // 12 unsigned long[]
+        let s = ["ent", "nr", "args"].map(|s| b.string(s));
+        b.add(
+            4,
+            "syscall_trace_enter",
+            3,
+            false,
+            16,
+            &[s[0], 5, 0, s[1], 3, 64, s[2], 12, 128],
+        ); // 13
+        b.build()
+    }
+
+    const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n";
+
+    fn layout(name: &str, fields: &str) -> TracepointLayout {
+        parse_format(&format!(
+            "name: {name}\nID: 1\nformat:\n{COMMON}{fields}\nprint fmt: \"\"\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn class_found_through_the_shared_prototype() {
+        let data = kernel();
+        let btf = Btf::parse(&data, None).unwrap();
+        let wake = layout(
+            "wake",
+            "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n",
+        );
+        let record = record_struct(&btf, "sched", "wake", &wake).unwrap();
+        assert_eq!(record.name, "trace_event_raw_wake_template");
+        assert_eq!(record.found, Found::Class("wake_template".into()));
+        assert!(record.agrees(), "{record:?}");
+        assert_eq!(record.fields[3].member.as_deref(), Some("ent.pid"));
+
+        // A record whose format puts prio elsewhere is reported, not hidden.
+        let moved = layout(
+            "wake",
+            "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prio;\toffset:32;\tsize:4;\tsigned:1;\n",
+        );
+        let record = record_struct(&btf, "sched", "wake", &moved).unwrap();
+        assert!(!record.agrees());
+        let prio = record.fields.iter().find(|f| f.field == "prio").unwrap();
+        assert_eq!((prio.format_offset, prio.btf_offset), (32, Some(28)));
+    }
+
+    #[test]
+    fn syscall_arguments_are_args_n() {
+        let data = kernel();
+        let btf = Btf::parse(&data, None).unwrap();
+        let openat = layout(
+            "sys_enter_openat",
+            // Like sys_enter_futex_wake, an argument is called `nr`.
+            "\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:int nr;\toffset:24;\tsize:8;\tsigned:0;\n",
+        );
+        let record = record_struct(&btf, "syscalls", "sys_enter_openat", &openat).unwrap();
+        assert_eq!(record.name, "syscall_trace_enter");
+        assert!(record.agrees(), "{record:?}");
+        let members: Vec<_> = record
+            .fields
+            .iter()
+            .filter_map(|f| f.member.clone())
+            .collect();
+        assert_eq!(members[4..], ["nr", "args[0]", "args[1]"]);
+        assert!(record_struct(&btf, "sched", "no_such_event", &openat).is_none());
+    }
+}
