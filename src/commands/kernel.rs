@@ -205,8 +205,7 @@ pub fn kprobe_points<'k>(
     signatures: Option<&FunctionTypes<'k>>,
 ) -> Vec<KernelPoint<'k>> {
     index
-        .functions
-        .iter()
+        .functions()
         .filter(|f| patterns.iter().any(|p| p.matches(kind, f.module, f.name)))
         .map(|f| KernelPoint {
             kind,

@@ -154,6 +154,11 @@ pub fn listing_prefix(module: Option<&str>, name: &str) -> u128 {
     u128::from_be_bytes(key)
 }
 
+/// [`listing_prefix`]'s first 8 bytes, for keys that must stay small.
+pub fn listing_prefix_u64(module: Option<&str>, name: &str) -> u64 {
+    (listing_prefix(module, name) >> 64) as u64
+}
+
 /// Sorts `[MODULE:]NAME` items as listings order them, fast.
 pub fn sort_for_listing<T>(items: &mut Vec<T>, name_of: impl Fn(&T) -> (Option<&str>, &str)) {
     let mut keyed: Vec<(u128, T)> = items
@@ -186,11 +191,19 @@ pub struct Traceability {
     pub reason: String,
 }
 
+/// Where the index's functions live.
+#[derive(Debug)]
+enum FunctionList<'t> {
+    Sorted(Vec<FunctionName<'t>>),
+    /// kallsyms keeps its functions in listing order; duplicates adjacent.
+    Kallsyms(&'t Kallsyms),
+}
+
 /// Every function kprobes could name, and what decides their traceability.
 #[derive(Debug)]
 pub struct FunctionIndex<'t> {
-    /// Sorted by module then name, each once.
-    pub functions: Vec<FunctionName<'t>>,
+    /// Every function, in listing order, each once (see [`Self::functions`]).
+    functions: FunctionList<'t>,
     /// Where `functions` came from: `available_filter_functions` when
     /// readable, else `/proc/kallsyms`.
     pub listed_from: &'static str,
@@ -229,25 +242,21 @@ impl<'t> FunctionIndex<'t> {
             .unwrap_or_default();
 
         texts.check_list()?;
-        let (mut functions, listed_from): (Vec<FunctionName<'t>>, _) =
-            match (&ftrace, &texts.kallsyms) {
-                (FtraceSet::Readable(set), _) => {
-                    (set.iter().copied().collect(), "available_filter_functions")
-                }
-                (_, Some(Ok(kallsyms))) => (
-                    kallsyms
-                        .functions()
-                        .map(|(module, name)| FunctionName { module, name })
-                        .collect(),
-                    "/proc/kallsyms",
-                ),
-                _ => unreachable!("check_list found a list"),
-            };
-        if listed_from != "/proc/kallsyms" {
-            // kallsyms hands its functions over in listing order already.
-            sort_for_listing(&mut functions, |f| (f.module, f.name));
-        }
-        functions.dedup();
+        let (functions, listed_from) = match (&ftrace, &texts.kallsyms) {
+            (FtraceSet::Readable(set), _) => {
+                let mut functions: Vec<FunctionName<'t>> = set.iter().copied().collect();
+                sort_for_listing(&mut functions, |f| (f.module, f.name));
+                functions.dedup();
+                (
+                    FunctionList::Sorted(functions),
+                    "available_filter_functions",
+                )
+            }
+            // Already in listing order: iterate it rather than copy
+            // 61,000 names (this path is `list 'kprobe:*'`'s critical path).
+            (_, Some(Ok(kallsyms))) => (FunctionList::Kallsyms(kallsyms), "/proc/kallsyms"),
+            _ => unreachable!("check_list found a list"),
+        };
         Ok(FunctionIndex {
             functions,
             listed_from,
@@ -255,6 +264,22 @@ impl<'t> FunctionIndex<'t> {
             blacklist,
             kprobes: texts.kprobes.clone(),
         })
+    }
+
+    /// Every function, in listing order, each once.
+    pub fn functions(&self) -> Box<dyn Iterator<Item = FunctionName<'t>> + '_> {
+        match &self.functions {
+            FunctionList::Sorted(list) => Box::new(list.iter().copied()),
+            FunctionList::Kallsyms(kallsyms) => {
+                let mut previous: Option<FunctionName<'t>> = None;
+                Box::new(
+                    kallsyms
+                        .functions()
+                        .map(|(module, name)| FunctionName { module, name })
+                        .filter(move |f| previous.replace(*f) != Some(*f)),
+                )
+            }
+        }
     }
 
     /// Can a kprobe attach to `function`?
@@ -384,8 +409,7 @@ ffffffffc0001000 t bpf_prog_123_x\t[bpf]\n";
         let texts = texts(KALLSYMS, None, None, false);
         let index = FunctionIndex::build(&texts).unwrap();
         let names: Vec<String> = index
-            .functions
-            .iter()
+            .functions()
             .map(|f| format!("{}:{}", f.module.unwrap_or("-"), f.name))
             .collect();
         assert_eq!(
@@ -420,7 +444,7 @@ ffffffffc0001000 t bpf_prog_123_x\t[bpf]\n";
         );
         let index = FunctionIndex::build(&texts).unwrap();
         assert_eq!(index.listed_from, "available_filter_functions");
-        assert_eq!(index.functions.len(), 2);
+        assert_eq!(index.functions().count(), 2);
         let name = |module, name| FunctionName { module, name };
         assert_eq!(index.kprobe(&name(None, "vfs_read")).traceable, Some(true));
         assert_eq!(index.fentry(&name(None, "vfs_read")).traceable, Some(true));
