@@ -29,6 +29,34 @@ struct TracepointDetail {
     fixed_size: u64,
     fields: Vec<Field>,
     print_fmt: Option<String>,
+    /// `show` only; null in `list -v`.
+    btf_struct: Option<RecordJson>,
+}
+
+/// The vmlinux.h struct of a tracepoint, checked against its format file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordJson {
+    name: Option<String>,
+    module: String,
+    btf_id: Option<u32>,
+    size: Option<u64>,
+    found: Option<String>,
+    class: Option<String>,
+    agrees: bool,
+    fields: Vec<FieldCheckJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldCheckJson {
+    field: String,
+    member: Option<String>,
+    format_offset: u64,
+    format_size: u64,
+    btf_offset: Option<u64>,
+    btf_size: Option<u64>,
+    agrees: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +147,49 @@ fn check_detail(detail: &TracepointDetail) {
         }
         let _ = f.signed;
     }
+    if let Some(record) = &detail.btf_struct {
+        check_record(detail, record);
+    }
+}
+
+fn check_record(detail: &TracepointDetail, r: &RecordJson) {
+    let what = format!("{}: {r:?}", detail.probe);
+    assert!(!r.module.is_empty(), "{what}");
+    match &r.name {
+        None => {
+            assert!(
+                r.btf_id.is_none() && r.size.is_none() && r.found.is_none(),
+                "{what}"
+            );
+            assert!(
+                r.class.is_none() && !r.agrees && r.fields.is_empty(),
+                "{what}"
+            );
+        }
+        Some(_) => {
+            assert!(r.btf_id.is_some() && r.size.is_some(), "{what}");
+            let found = r.found.as_deref().expect("a found struct says how");
+            assert!(matches!(found, "own_class" | "class" | "syscall"), "{what}");
+            assert_eq!(r.class.is_some(), found == "class", "{what}");
+            assert_eq!(r.agrees, r.fields.iter().all(|f| f.agrees), "{what}");
+            let event_fields: Vec<&str> = detail.fields.iter().map(|f| f.name.as_str()).collect();
+            for f in &r.fields {
+                assert!(event_fields.contains(&f.field.as_str()), "{what}: {f:?}");
+                let format = detail.fields.iter().find(|x| x.name == f.field).unwrap();
+                assert_eq!(
+                    (f.format_offset, f.format_size),
+                    (format.offset, format.size)
+                );
+                if f.member.is_none() {
+                    assert!(f.btf_offset.is_none() && !f.agrees, "{what}: {f:?}");
+                }
+                if f.agrees {
+                    assert_eq!(f.btf_offset, Some(f.format_offset), "{what}: {f:?}");
+                    assert_eq!(f.btf_size, Some(f.format_size), "{what}: {f:?}");
+                }
+            }
+        }
+    }
 }
 
 /// Runs every JSON-producing command over a tree and checks all objects;
@@ -145,6 +216,10 @@ fn check_tree(global: &[&str]) -> usize {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     details.iter().for_each(check_detail);
+    // `list -v` does not look for the BTF struct (docs/json.md).
+    for d in &details {
+        assert!(d.btf_struct.is_none(), "{}: btf_struct in list -v", d.probe);
+    }
     let names: Vec<&str> = details.iter().map(|d| d.probe.as_str()).collect();
     let listed: Vec<&str> = entries.iter().map(|e| e.probe.as_str()).collect();
     assert_eq!(names, listed);
@@ -163,11 +238,20 @@ fn check_tree(global: &[&str]) -> usize {
     }
     assert_eq!(from_json, text.stdout);
 
-    // `show --json` prints the same object as `list -v --json`.
+    // `show --json` prints the same object as `list -v --json`, plus the
+    // BTF struct.
     let first = &details[0].probe;
     let show = probedex(global.iter().chain(&["show", "--json", first]));
     assert_eq!(show.code, 0, "{}", show.stderr);
-    assert_eq!(show.stdout.lines().next(), verbose.stdout.lines().next());
+    let mut shown: serde_json::Value = serde_json::from_str(show.stdout.trim_end()).unwrap();
+    let listed: serde_json::Value =
+        serde_json::from_str(verbose.stdout.lines().next().unwrap()).unwrap();
+    let record: Option<RecordJson> = serde_json::from_value(shown["btf_struct"].take()).unwrap();
+    assert_eq!(shown, listed);
+    if let Some(record) = record {
+        let detail: TracepointDetail = serde_json::from_str(show.stdout.trim_end()).unwrap();
+        check_record(&detail, &record);
+    }
     details.len()
 }
 
@@ -202,4 +286,497 @@ fn syscall_arguments_report_their_declared_size() {
     assert_eq!(filename.type_text, "const char *");
     assert_eq!(filename.declared_size, None);
     assert_eq!(detail.fixed_size, 48);
+}
+
+// ---------------------------------------------------------------------------
+// Kernel functions, raw tracepoints and kernel types (src/output/json.rs:
+// FunctionEntry, FunctionDetail, TypeDetail).
+
+use std::path::Path;
+
+use common::{is_ci, probedex_with, repo_dir, skip};
+use serde_json::Value;
+
+/// One line of `list --json` for fentry/fexit/kprobe/kretprobe/rawtracepoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FunctionEntry {
+    probe: String,
+    kind: String,
+    module: String,
+    name: String,
+}
+
+/// `list -v --json` and `show --json` of a kernel function or raw tracepoint.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct FunctionDetail {
+    probe: String,
+    kind: String,
+    module: String,
+    name: String,
+    btf_id: Option<u32>,
+    return_type: Option<String>,
+    args: Vec<ArgJson>,
+    varargs: bool,
+    traceable: Option<bool>,
+    traceability: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct ArgJson {
+    name: String,
+    #[serde(rename = "type")]
+    type_text: String,
+    size: Option<u64>,
+}
+
+/// `show --json struct:NAME` (union, enum).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeDetail {
+    probe: String,
+    kind: String,
+    module: String,
+    name: Option<String>,
+    btf_id: u32,
+    size: Option<u32>,
+    members: Vec<MemberJson>,
+    values: Vec<EnumValueJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberJson {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    type_text: String,
+    offset: u64,
+    bit_offset: u64,
+    size: Option<u64>,
+    bitfield_size: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnumValueJson {
+    name: Option<String>,
+    value: i128,
+}
+
+const FUNCTION_ENTRY_FIELDS: &[&str] = &["probe", "kind", "module", "name"];
+const FUNCTION_DETAIL_FIELDS: &[&str] = &[
+    "probe",
+    "kind",
+    "module",
+    "name",
+    "btf_id",
+    "return_type",
+    "args",
+    "varargs",
+    "traceable",
+    "traceability",
+];
+const TYPE_DETAIL_FIELDS: &[&str] = &[
+    "probe", "kind", "module", "name", "btf_id", "size", "members", "values",
+];
+
+/// Parses one JSON line into `T`, first checking it has exactly `fields`:
+/// serde fills a missing `Option` with None, and docs/json.md promises that
+/// fields are never omitted.
+fn strict<T: serde::de::DeserializeOwned>(line: &str, fields: &[&str]) -> T {
+    let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {line}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = fields.to_vec();
+    let mut got = keys.clone();
+    want.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, want, "fields of {line}");
+    serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+/// `kind:[module:]name`, vmlinux left out, as bpftrace writes it.
+fn function_probe(kind: &str, module: &str, name: &str) -> String {
+    if module == "vmlinux" {
+        format!("{kind}:{name}")
+    } else {
+        format!("{kind}:{module}:{name}")
+    }
+}
+
+fn check_function_entry(e: &FunctionEntry, kind: &str) {
+    assert_eq!(e.kind, kind, "{e:?}");
+    assert_eq!(
+        e.probe,
+        function_probe(&e.kind, &e.module, &e.name),
+        "{e:?}"
+    );
+    assert!(!e.name.is_empty() && !e.module.is_empty(), "{e:?}");
+}
+
+/// Whether a reason says the verdict cannot be known here. The reasons are
+/// not documented; these are the phrases src/discover/kernel_functions.rs
+/// and src/commands/kernel.rs use for a null `traceable`.
+fn reason_is_unknown(reason: &str) -> bool {
+    reason.starts_with("available_filter_functions: ")
+        || reason.contains("could not be read")
+        || reason.contains("was not read")
+        || reason.contains("unknown")
+}
+
+fn check_function_detail(d: &FunctionDetail, kind: &str) {
+    let what = format!("{d:?}");
+    assert_eq!(d.kind, kind, "{what}");
+    assert_eq!(
+        d.probe,
+        function_probe(&d.kind, &d.module, &d.name),
+        "{what}"
+    );
+    assert!(!d.traceability.is_empty(), "{what}");
+    assert_eq!(
+        d.traceable.is_none(),
+        reason_is_unknown(&d.traceability),
+        "traceable null iff the reason says it cannot be known: {what}"
+    );
+    match d.btf_id {
+        None => {
+            // Only a kprobe may lack BTF; then there is no signature at all.
+            assert!(kind == "kprobe" || kind == "kretprobe", "{what}");
+            assert!(
+                d.return_type.is_none() && d.args.is_empty() && !d.varargs,
+                "{what}"
+            );
+        }
+        Some(id) => {
+            assert!(id > 0, "{what}");
+            let ret = d
+                .return_type
+                .as_deref()
+                .expect("a signature has a return type");
+            assert!(!ret.is_empty(), "{what}");
+            if kind == "rawtracepoint" {
+                assert_eq!(ret, "void", "{what}");
+                assert!(!d.varargs, "{what}");
+            }
+        }
+    }
+    if kind == "rawtracepoint" {
+        assert_eq!(d.traceable, Some(true), "{what}");
+    }
+    for a in &d.args {
+        assert!(!a.name.is_empty(), "{what}");
+        assert!(!a.type_text.is_empty(), "{what}");
+        if a.type_text.ends_with('*') || a.type_text.ends_with("*const") {
+            assert_eq!(a.size, Some(8), "{what}: pointers are 8 bytes on x86_64");
+        }
+    }
+}
+
+fn check_type_detail(t: &TypeDetail) {
+    let what = format!("{t:?}");
+    let asked = match t.kind.as_str() {
+        "struct" | "union" | "enum" => t.kind.as_str(),
+        "enum64" => "enum",
+        other => panic!("{what}: kind {other}"),
+    };
+    let name = t
+        .name
+        .as_deref()
+        .expect("named types only can be asked for");
+    assert!(
+        t.probe == format!("{asked}:{name}") || t.probe == format!("{asked}:{}:{name}", t.module),
+        "{what}"
+    );
+    assert!(t.btf_id > 0, "{what}");
+    let size = u64::from(t.size.expect("structs, unions and enums have a size"));
+    if asked == "enum" {
+        assert!(t.members.is_empty(), "{what}");
+        assert!(!t.values.is_empty(), "{what}");
+        for v in &t.values {
+            assert!(v.name.is_some(), "{what}");
+            if t.kind == "enum" {
+                assert!(
+                    i128::from(i32::MIN) <= v.value && v.value <= i128::from(u32::MAX),
+                    "{what}"
+                );
+            }
+        }
+    } else {
+        assert!(t.values.is_empty(), "{what}");
+        for m in &t.members {
+            assert_eq!(m.offset, m.bit_offset / 8, "{what}");
+            assert!(!m.type_text.is_empty(), "{what}");
+            if m.name.is_none() {
+                // Only anonymous structs and unions go without a name.
+                assert!(
+                    m.type_text.starts_with("struct {") || m.type_text.starts_with("union {"),
+                    "{m:?} in {what}"
+                );
+            }
+            match m.bitfield_size {
+                Some(bits) => assert!(
+                    bits > 0 && m.bit_offset + u64::from(bits) <= size * 8,
+                    "{what}"
+                ),
+                None => {
+                    assert_eq!(m.bit_offset % 8, 0, "{what}");
+                    if let Some(s) = m.size {
+                        assert!(m.offset + s <= size, "{m:?} ends past the type in {what}");
+                    }
+                }
+            }
+            if t.kind == "union" {
+                assert_eq!(m.bit_offset, 0, "{what}");
+            }
+        }
+    }
+}
+
+/// `list --json PATTERN` and `list -v --json PATTERN` in `dir`: every
+/// object checked, the same probes in the same order as the text listing;
+/// returns the details.
+fn check_function_listing(dir: &Path, global: &[&str], kind: &str) -> Vec<FunctionDetail> {
+    let pattern = format!("{kind}:*");
+    let run = |args: &[&str]| {
+        let all: Vec<&str> = global.iter().chain(args).copied().collect();
+        let run = probedex_with(dir, &all, &[]);
+        assert_eq!(run.code, 0, "{}", run.describe());
+        run
+    };
+    let text = run(&["list", &pattern]);
+    let entries: Vec<FunctionEntry> = run(&["--json", "list", &pattern])
+        .stdout
+        .lines()
+        .map(|l| strict(l, FUNCTION_ENTRY_FIELDS))
+        .collect();
+    entries.iter().for_each(|e| check_function_entry(e, kind));
+    let details: Vec<FunctionDetail> = run(&["--json", "list", "-v", &pattern])
+        .stdout
+        .lines()
+        .map(|l| strict(l, FUNCTION_DETAIL_FIELDS))
+        .collect();
+    details.iter().for_each(|d| check_function_detail(d, kind));
+    let listed: Vec<&str> = text.stdout.lines().collect();
+    let from_entries: Vec<&str> = entries.iter().map(|e| e.probe.as_str()).collect();
+    let from_details: Vec<&str> = details.iter().map(|d| d.probe.as_str()).collect();
+    assert_eq!(from_entries, listed, "{kind}: list --json vs list");
+    assert_eq!(from_details, listed, "{kind}: list -v --json vs list");
+    // `list -v` text prints the same arguments (kretprobe: only retval).
+    let verbose = run(&["list", "-v", &pattern]);
+    let mut from_json = String::new();
+    for d in &details {
+        from_json.push_str(&d.probe);
+        from_json.push('\n');
+        if kind != "kretprobe" {
+            for a in &d.args {
+                from_json.push_str(&format!("    {} {}\n", a.type_text, a.name));
+            }
+            if d.varargs {
+                from_json.push_str("    ...\n");
+            }
+        }
+        if matches!(kind, "fexit" | "kretprobe") {
+            if let Some(ret) = d.return_type.as_deref().filter(|r| *r != "void") {
+                from_json.push_str(&format!("    {ret} retval\n"));
+            }
+        }
+    }
+    assert!(
+        from_json == verbose.stdout,
+        "{kind}: list -v differs from its JSON: {}",
+        common::first_difference(&from_json, &verbose.stdout)
+    );
+    details
+}
+
+/// `show --json PROBE` parsed and checked.
+fn show_function(dir: &Path, global: &[&str], probe: &str) -> FunctionDetail {
+    let args: Vec<&str> = global
+        .iter()
+        .chain(&["--json", "show", probe])
+        .copied()
+        .collect();
+    let run = probedex_with(dir, &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let detail: FunctionDetail = strict(run.stdout.trim_end(), FUNCTION_DETAIL_FIELDS);
+    check_function_detail(&detail, probe.split(':').next().unwrap());
+    assert_eq!(
+        detail.probe,
+        probe.replacen(":vmlinux:", ":", 1),
+        "the canonical name leaves vmlinux out"
+    );
+    detail
+}
+
+fn show_type(dir: &Path, global: &[&str], spec: &str) -> TypeDetail {
+    let args: Vec<&str> = global
+        .iter()
+        .chain(&["--json", "show", spec])
+        .copied()
+        .collect();
+    let run = probedex_with(dir, &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let detail: TypeDetail = strict(run.stdout.trim_end(), TYPE_DETAIL_FIELDS);
+    check_type_detail(&detail);
+    assert_eq!(detail.probe, spec);
+    detail
+}
+
+/// The mini kernel of fixtures/btf + fixtures/kernel-mini, built in a
+/// scratch directory as tests/kernel.rs builds it; None (skipped, with the
+/// reason printed) when gcc, pahole or objcopy is missing outside CI.
+fn mini_kernel() -> Option<tempfile::TempDir> {
+    let missing: Vec<&str> = ["gcc", "pahole", "objcopy"]
+        .into_iter()
+        .filter(|tool| {
+            !std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        let reason = format!(
+            "{} not installed: cannot build the mini kernel",
+            missing.join(", ")
+        );
+        assert!(!is_ci(), "CI=true but {reason}");
+        skip(&reason);
+        return None;
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("json-kernel-mini-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let root = scratch.path().join("fixtures/kernel-mini");
+    std::fs::create_dir_all(root.parent().unwrap()).unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-R")
+        .arg(repo_dir().join("fixtures/kernel-mini"))
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cp -R fixtures/kernel-mini: {copied}");
+    let built = std::process::Command::new("bash")
+        .arg(repo_dir().join("fixtures/btf/build.sh"))
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "build.sh: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    Some(scratch)
+}
+
+#[test]
+fn mini_kernel_json_follows_the_schema() {
+    let Some(scratch) = mini_kernel() else {
+        return;
+    };
+    let dir = scratch.path();
+    let root = ["--root", "fixtures/kernel-mini"];
+    for kind in ["fentry", "fexit", "kprobe", "kretprobe", "rawtracepoint"] {
+        let details = check_function_listing(dir, &root, kind);
+        assert!(!details.is_empty(), "{kind}");
+        // show --json prints the same object as list -v --json.
+        for d in details.iter().step_by(5) {
+            assert_eq!(&show_function(dir, &root, &d.probe), d, "{}", d.probe);
+        }
+    }
+    let detail = show_function(dir, &root, "rawtracepoint:fakemod:fakemod_xfer");
+    assert_eq!(detail.module, "fakemod");
+    let detail = show_function(dir, &root, "fentry:vmlinux:vfs_read");
+    assert_eq!(
+        detail.probe, "fentry:vfs_read",
+        "vmlinux is left out of the name"
+    );
+    for spec in [
+        "struct:task_struct",
+        "struct:file",
+        "struct:pt_regs",
+        "struct:fakemod_dev",
+        "struct:fakemod:fakemod_dev",
+        "struct:trace_event_raw_sched_switch",
+        "struct:syscall_trace_enter",
+        "union:bpf_raw_tp_map_sched_switch",
+        "enum:pid_type",
+        "enum:cpuhp_state",
+        "enum:task_work_flags64",
+    ] {
+        show_type(dir, &root, spec);
+    }
+    let cpuhp = show_type(dir, &root, "enum:cpuhp_state");
+    assert_eq!(cpuhp.values[0].value, -1);
+    let flags = show_type(dir, &root, "enum:task_work_flags64");
+    assert_eq!(flags.kind, "enum64");
+    assert_eq!(flags.values[2].value, 1 << 40);
+    let sched_switch = show_type(dir, &root, "struct:trace_event_raw_sched_switch");
+    assert_eq!(
+        sched_switch.size,
+        Some(64),
+        "the 6.18 format file's record size"
+    );
+}
+
+#[test]
+fn live_kernel_json_follows_the_schema() {
+    if live_system_available("checks live kernel-function JSON").is_none() {
+        return;
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").is_file() {
+        assert!(!is_ci(), "CI=true but this kernel has no BTF");
+        skip("this kernel has no /sys/kernel/btf/vmlinux");
+        return;
+    }
+    let dir = repo_dir();
+    let fentry = check_function_listing(&dir, &[], "fentry");
+    assert!(fentry.len() > 10_000, "{}", fentry.len());
+    let raw = check_function_listing(&dir, &[], "rawtracepoint");
+    assert!(raw.len() > 500, "{}", raw.len());
+    let kprobes = check_function_listing(&dir, &[], "kprobe");
+    assert!(kprobes.len() > 10_000, "{}", kprobes.len());
+    for probe in [
+        "fentry:vfs_read",
+        "fexit:vfs_read",
+        "kprobe:vfs_read",
+        "kretprobe:do_sys_openat2",
+        "rawtracepoint:sched_switch",
+        "rawtracepoint:sys_enter",
+    ] {
+        let shown = show_function(&dir, &[], probe);
+        let kind = probe.split(':').next().unwrap();
+        if let Some(listed) = [&fentry, &raw, &kprobes]
+            .iter()
+            .flat_map(|v| v.iter())
+            .find(|d| d.probe == probe && d.kind == kind)
+        {
+            // The reason's words may differ (see tests/kernel.rs,
+            // traceability_reason_is_the_same_in_list_and_show); the rest not.
+            let same_but_reason = FunctionDetail {
+                traceability: shown.traceability.clone(),
+                ..(*listed).clone()
+            };
+            assert_eq!(
+                shown, same_but_reason,
+                "{probe}: show --json vs list -v --json"
+            );
+        }
+    }
+    for spec in [
+        "struct:task_struct",
+        "struct:file",
+        "struct:sk_buff",
+        "union:bpf_attr",
+        "enum:bpf_prog_type",
+    ] {
+        show_type(&dir, &[], spec);
+    }
 }
