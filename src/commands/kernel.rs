@@ -88,7 +88,16 @@ pub fn traceability(point: &KernelPoint<'_>, index: Option<&FunctionIndex<'_>>) 
             reason: "raw tracepoints attach to any tracepoint the kernel defines".into(),
         },
         (kind, Some(index)) if kind.is_kprobe() => index.kprobe(&point.function_name()),
-        (kind, Some(index)) if kind.is_fentry() => index.fentry(&point.function_name()),
+        (kind, Some(index)) if kind.is_fentry() => {
+            let listed = index.fentry(&point.function_name());
+            match (listed.traceable, fentry_model_problem(point)) {
+                (Some(false), _) | (_, None) => listed,
+                (_, Some(problem)) => Traceability {
+                    traceable: Some(false),
+                    reason: problem,
+                },
+            }
+        }
         (kind, None) if kind.is_fentry() => unknown("available_filter_functions was not read"),
         _ => unknown("the kernel's function list could not be read"),
     }
@@ -170,6 +179,39 @@ fn named_raw_tracepoint_protos<'b>(btf: &'b Btf<'b>) -> HashMap<&'b str, TypeId>
     protos
 }
 
+/// What the kernel's function model refuses for fentry/fexit, by the rules
+/// of `btf_distill_func_proto()` (kernel/bpf/btf.c): more than
+/// MAX_BPF_FUNC_ARGS (12) arguments, a struct or union returned by value,
+/// varargs, an argument larger than 16 bytes.
+fn fentry_model_problem(point: &KernelPoint<'_>) -> Option<String> {
+    let (btf, id) = point.btf?;
+    let proto = btf.get(btf.get(id)?.referenced()?)?;
+    let params: Vec<_> = proto.params().collect();
+    let refused = |why: String| {
+        Some(format!(
+            "{why}: the kernel's BTF function model (btf_distill_func_proto) refuses it"
+        ))
+    };
+    if params.len() > 12 {
+        return refused(format!("{} arguments, more than 12", params.len()));
+    }
+    let ret = btf.get(btf_c::resolve(btf, proto.referenced().unwrap_or(0)))?;
+    if matches!(ret.kind, Kind::Struct | Kind::Union) {
+        return refused("returns a struct or union by value".into());
+    }
+    for (index, param) in params.iter().enumerate() {
+        if param.type_id == 0 {
+            return refused("takes variable arguments".into());
+        }
+        if let Some(size) = btf_c::size_of(btf, param.type_id).filter(|s| *s > 16) {
+            return refused(format!(
+                "argument {index} is {size} bytes (at most 16 are supported)"
+            ));
+        }
+    }
+    None
+}
+
 /// `btf_trace_X` is a pointer to a FUNC_PROTO.
 fn raw_tracepoint_proto(btf: &Btf<'_>, pointer: TypeId) -> Option<TypeId> {
     let ptr = btf.get(btf_c::resolve(btf, pointer))?;
@@ -198,14 +240,23 @@ pub fn function_types<'k>(types: &'k KernelTypes<'k>) -> FunctionTypes<'k> {
 /// The kprobe (or kretprobe) points any pattern selects, from the kernel's
 /// function list, with the BTF signature when the name (or the function a
 /// signature-keeping clone was made from) is in BTF.
+///
+/// Listings take the functions a listing shows (ftrace's when readable, as
+/// bpftrace lists kprobes); `every` takes all of kallsyms, so that `show`
+/// can explain a notrace or blacklisted function instead of not finding it.
 pub fn kprobe_points<'k>(
     index: &FunctionIndex<'k>,
     kind: ProbeKind,
     patterns: &[ProbePattern],
     signatures: Option<&FunctionTypes<'k>>,
+    every: bool,
 ) -> Vec<KernelPoint<'k>> {
-    index
-        .functions()
+    let functions = if every {
+        index.every_function()
+    } else {
+        index.functions()
+    };
+    functions
         .filter(|f| patterns.iter().any(|p| p.matches(kind, f.module, f.name)))
         .map(|f| KernelPoint {
             kind,

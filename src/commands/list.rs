@@ -48,7 +48,7 @@ pub(super) fn run(
         .iter()
         .filter_map(|&kind| {
             let points = if kind.is_kprobe() {
-                kprobe_points(index.as_ref()?, kind, &patterns, signatures.as_ref())
+                kprobe_points(index.as_ref()?, kind, &patterns, signatures.as_ref(), false)
             } else if Sources::needs_btf(kind) {
                 let mut points = btf_points(types.as_ref()?, kind, &patterns);
                 if kind.is_fentry() {
@@ -95,11 +95,9 @@ pub(super) fn run(
         } else {
             pattern_texts.join(" ")
         };
-        let kinds_named: Vec<_> = patterns.iter().map(|p| p.kind()).collect();
-        let what = match kinds_named.as_slice() {
-            [Some(ProbeKind::Tracepoint)] => "tracepoint".to_string(),
-            [Some(kind)] => format!("{kind} point"),
-            _ => "probe point".to_string(),
+        let what = match patterns.as_slice() {
+            [only] => super::kind_words(only.kind()),
+            _ => super::kind_words(None),
         };
         return Err(Error::nothing_matched(format!("{shown}: no {what} matches")).into());
     }
@@ -129,6 +127,23 @@ pub(super) fn candidates(
     let mut all = Vec::new();
     if let Some((_, ids)) = sources.tracepoints() {
         all.extend(ids.iter().map(Candidate::tracepoint));
+    }
+    if let Some(index) = sources.function_index() {
+        for &kind in kinds.iter().filter(|k| k.is_kprobe()) {
+            for f in index.every_function() {
+                let point = KernelPoint {
+                    kind,
+                    module: f.module,
+                    name: f.name,
+                    btf: None,
+                };
+                all.push(Candidate {
+                    scope: f.module.map(str::to_string),
+                    name: f.name.to_string(),
+                    probe: point.probe_name(),
+                });
+            }
+        }
     }
     if let Some(types) = types {
         let everything = [ProbePattern::parse("*").expect("valid pattern")];

@@ -183,6 +183,16 @@ fn select_tracepoints(all: &[TracepointId], patterns: &[ProbePattern]) -> Vec<Tr
         .collect()
 }
 
+/// What to call the points a pattern looks for, in messages.
+pub(super) fn kind_words(kind: Option<ProbeKind>) -> String {
+    match kind {
+        Some(ProbeKind::Tracepoint) => "tracepoint".to_string(),
+        Some(ProbeKind::RawTracepoint) => "raw tracepoint".to_string(),
+        Some(kind) => format!("{kind} point"),
+        None => "probe point".to_string(),
+    }
+}
+
 /// A name "did you mean" may suggest.
 pub(super) struct Candidate {
     /// A tracepoint's category or a function's module (None for vmlinux).
@@ -210,11 +220,7 @@ impl Candidate {
 
 /// "no such probe point" with the nearest names, for exact patterns.
 fn no_match_message(pattern_text: &str, pattern: &ProbePattern, all: &[Candidate]) -> String {
-    let what = match pattern.kind() {
-        Some(ProbeKind::Tracepoint) => "tracepoint".to_string(),
-        Some(kind) => format!("{kind} point"),
-        None => "probe point".to_string(),
-    };
+    let what = kind_words(pattern.kind());
     let mut message = format!("{pattern_text}: no {what} matches");
     if !pattern.is_exact() {
         return message;

@@ -117,7 +117,13 @@ pub(super) fn run(
                 for &kind in &kinds {
                     if kind.is_kprobe() {
                         if let Some(index) = &index {
-                            points.extend(kprobe_points(index, kind, one, signatures.as_ref()));
+                            points.extend(kprobe_points(
+                                index,
+                                kind,
+                                one,
+                                signatures.as_ref(),
+                                true,
+                            ));
                         }
                     } else if let (true, Some(types)) = (Sources::needs_btf(kind), &types) {
                         points.extend(btf_points(types, kind, one));
@@ -223,8 +229,8 @@ fn show_point(
 ) -> Result<(), RunError> {
     if emit.is_some() {
         return Err(Error::bad_input(format!(
-            "{probe}: --emit c writes tracepoint record structs; a {} point receives its \
-             arguments directly (see `probedex show {probe}`)",
+            "{probe}: --emit c writes tracepoint record structs; {} programs receive \
+             their arguments directly (see `probedex show {probe}`)",
             point.kind
         ))
         .into());

@@ -115,7 +115,13 @@ impl Sources {
         let btf_optional = (needs.kprobe_signatures && wants(&ProbeKind::is_kprobe))
             || (needs.record_structs && wants(&|k| k == ProbeKind::Tracepoint));
         if btf_required || btf_optional {
-            match btf::read(&ctx.system) {
+            // Parsing vmlinux's BTF once here (~2 ms) sorts a corrupt file
+            // into the same bins as a missing one: fatal when BTF was asked
+            // for, a recorded failure when it was only implied.
+            match btf::read(&ctx.system).and_then(|files| {
+                btf::parse_vmlinux(&files)?;
+                Ok(files)
+            }) {
                 Ok(files) => sources.btf = Some(files),
                 Err(e) => {
                     let is_absent = e.is_not_found();
@@ -202,7 +208,7 @@ impl Sources {
     /// The kernel's functions, when a kprobe kind was selected and a list of
     /// functions could be had.
     pub fn function_index(&self) -> Option<FunctionIndex<'_>> {
-        FunctionIndex::build(self.functions.as_ref()?).ok()
+        Some(FunctionIndex::build(self.functions.as_ref()?))
     }
 
     /// Why ftrace's list of functions could not be read, when it could not.

@@ -19,7 +19,9 @@ use std::sync::mpsc;
 
 use super::kernel_functions::{listing_order_bytes, listing_prefix_u64};
 use crate::format::kallsyms::{is_pseudo_module, parse_kallsyms, KernelSymbol};
-use crate::format::symbol_name::{clone_kind, is_padding_symbol, split_clone_suffix, CloneKind};
+use crate::format::symbol_name::{
+    clone_kind, is_padding_symbol, is_section_marker, split_clone_suffix, CloneKind,
+};
 
 /// kallsyms' text and the functions kprobes could name in it.
 #[derive(Debug)]
@@ -116,10 +118,12 @@ impl SortedRuns {
 }
 
 /// A text symbol that starts a function: not `__pfx_` padding, not a
-/// `.cold` part, not in a pseudo module (`[bpf]`, `[__builtin__ftrace]`).
+/// `.cold` part, not a section marker (`_stext`), not in a pseudo module
+/// (`[bpf]`, `[__builtin__ftrace]`).
 pub fn is_listed_function(symbol: &KernelSymbol<'_>) -> bool {
     symbol.is_text()
         && !is_padding_symbol(symbol.name)
+        && !is_section_marker(symbol.name)
         && !symbol.module.is_some_and(is_pseudo_module)
         && is_entry_point(symbol.name)
 }

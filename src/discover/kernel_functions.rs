@@ -55,6 +55,25 @@ impl FunctionTexts {
                 std::io::Error::other("not read, and available_filter_functions gave no list"),
             )),
         }
+        .map_err(|e| match e {
+            // Say what would help, not only what failed.
+            DiscoverError::Io { path, source } => DiscoverError::io(
+                path,
+                std::io::Error::new(
+                    source.kind(),
+                    format!(
+                        "{}; kprobes are listed from /proc/kallsyms or tracefs' \
+                         available_filter_functions, and neither could be read",
+                        source
+                            .to_string()
+                            .split(" (os error")
+                            .next()
+                            .unwrap_or_default()
+                    ),
+                ),
+            ),
+            other => other,
+        })
     }
 }
 
@@ -191,6 +210,14 @@ pub struct Traceability {
     pub reason: String,
 }
 
+/// Drops repeats of the previous item (a sorted list's duplicates).
+fn dedup_adjacent<'t>(
+    items: impl Iterator<Item = FunctionName<'t>>,
+) -> impl Iterator<Item = FunctionName<'t>> {
+    let mut previous: Option<FunctionName<'t>> = None;
+    items.filter(move |f| previous.replace(*f) != Some(*f))
+}
+
 /// Where the index's functions live.
 #[derive(Debug)]
 enum FunctionList<'t> {
@@ -204,6 +231,8 @@ enum FunctionList<'t> {
 pub struct FunctionIndex<'t> {
     /// Every function, in listing order, each once (see [`Self::functions`]).
     functions: FunctionList<'t>,
+    /// kallsyms, when it was read: also the functions listings leave out.
+    kallsyms: Option<&'t Kallsyms>,
     /// Where `functions` came from: `available_filter_functions` when
     /// readable, else `/proc/kallsyms`.
     pub listed_from: &'static str,
@@ -213,9 +242,10 @@ pub struct FunctionIndex<'t> {
 }
 
 impl<'t> FunctionIndex<'t> {
-    /// Builds the index; fails only when there is no list of functions at
-    /// all (kallsyms unreadable and ftrace unreadable).
-    pub fn build(texts: &'t FunctionTexts) -> Result<FunctionIndex<'t>, DiscoverError> {
+    /// Builds the index. With no list of functions at all (see
+    /// [`FunctionTexts::check_list`]) it lists nothing but still answers
+    /// fentry's question, which needs only ftrace's list.
+    pub fn build(texts: &'t FunctionTexts) -> FunctionIndex<'t> {
         let ftrace = match &texts.ftrace {
             Some(Ok(text)) => FtraceSet::Readable(
                 parse_available_filter_functions(text)
@@ -241,7 +271,6 @@ impl<'t> FunctionIndex<'t> {
             })
             .unwrap_or_default();
 
-        texts.check_list()?;
         let (functions, listed_from) = match (&ftrace, &texts.kallsyms) {
             (FtraceSet::Readable(set), _) => {
                 let mut functions: Vec<FunctionName<'t>> = set.iter().copied().collect();
@@ -255,30 +284,45 @@ impl<'t> FunctionIndex<'t> {
             // Already in listing order: iterate it rather than copy
             // 61,000 names (this path is `list 'kprobe:*'`'s critical path).
             (_, Some(Ok(kallsyms))) => (FunctionList::Kallsyms(kallsyms), "/proc/kallsyms"),
-            _ => unreachable!("check_list found a list"),
+            _ => (FunctionList::Sorted(Vec::new()), "nothing"),
         };
-        Ok(FunctionIndex {
+        let kallsyms = match &texts.kallsyms {
+            Some(Ok(k)) => Some(k),
+            _ => None,
+        };
+        FunctionIndex {
             functions,
+            kallsyms,
             listed_from,
             ftrace,
             blacklist,
             kprobes: texts.kprobes.clone(),
-        })
+        }
+    }
+
+    /// Every function kprobes could name, for `show`: kallsyms' functions
+    /// when they were read (notrace and blacklisted ones included, which
+    /// listings leave out the way bpftrace does), else the listing.
+    pub fn every_function(&self) -> Box<dyn Iterator<Item = FunctionName<'t>> + '_> {
+        match self.kallsyms {
+            Some(kallsyms) => Box::new(dedup_adjacent(
+                kallsyms
+                    .functions()
+                    .map(|(module, name)| FunctionName { module, name }),
+            )),
+            None => self.functions(),
+        }
     }
 
     /// Every function, in listing order, each once.
     pub fn functions(&self) -> Box<dyn Iterator<Item = FunctionName<'t>> + '_> {
         match &self.functions {
             FunctionList::Sorted(list) => Box::new(list.iter().copied()),
-            FunctionList::Kallsyms(kallsyms) => {
-                let mut previous: Option<FunctionName<'t>> = None;
-                Box::new(
-                    kallsyms
-                        .functions()
-                        .map(|(module, name)| FunctionName { module, name })
-                        .filter(move |f| previous.replace(*f) != Some(*f)),
-                )
-            }
+            FunctionList::Kallsyms(kallsyms) => Box::new(dedup_adjacent(
+                kallsyms
+                    .functions()
+                    .map(|(module, name)| FunctionName { module, name }),
+            )),
         }
     }
 
@@ -407,7 +451,7 @@ ffffffffc0001000 t bpf_prog_123_x\t[bpf]\n";
     #[test]
     fn kallsyms_fallback_lists_entry_points_once() {
         let texts = texts(KALLSYMS, None, None, false);
-        let index = FunctionIndex::build(&texts).unwrap();
+        let index = FunctionIndex::build(&texts);
         let names: Vec<String> = index
             .functions()
             .map(|f| format!("{}:{}", f.module.unwrap_or("-"), f.name))
@@ -442,7 +486,7 @@ ffffffffc0001000 t bpf_prog_123_x\t[bpf]\n";
             Some("0xffffffff81200400-0xffffffff81200410\tdup_name\n"),
             true,
         );
-        let index = FunctionIndex::build(&texts).unwrap();
+        let index = FunctionIndex::build(&texts);
         assert_eq!(index.listed_from, "available_filter_functions");
         assert_eq!(index.functions().count(), 2);
         let name = |module, name| FunctionName { module, name };

@@ -188,6 +188,7 @@ fn size_of_at(btf: &Btf<'_>, id: TypeId, depth: usize) -> Option<u64> {
 pub struct Signature {
     /// C type of the return value; `void` when none.
     pub return_type: String,
+    pub return_type_id: TypeId,
     pub return_size: Option<u64>,
     pub params: Vec<Arg>,
     pub varargs: bool,
@@ -199,6 +200,8 @@ pub struct Arg {
     /// The parameter's name; `argN` when BTF has none.
     pub name: String,
     pub type_name: String,
+    /// The whole C declaration: `struct file *file`, `int (*threadfn)(void *)`.
+    pub declaration: String,
     pub type_id: TypeId,
     /// Bytes; None for types without a size (a function type, say).
     pub size: Option<u64>,
@@ -226,6 +229,7 @@ impl Signature {
                 .name
                 .map_or_else(|| format!("arg{index}"), str::to_string);
             params.push(Arg {
+                declaration: declaration(btf, param.type_id, &name),
                 name,
                 type_name: type_name(btf, param.type_id),
                 type_id: param.type_id,
@@ -235,6 +239,7 @@ impl Signature {
         let ret = proto.referenced().unwrap_or(0);
         Some(Signature {
             return_type: type_name(btf, ret),
+            return_type_id: ret,
             return_size: size_of(btf, ret),
             params,
             varargs,
@@ -243,29 +248,19 @@ impl Signature {
 
     /// `ssize_t vfs_read(struct file *file, char *buf)` with `name`.
     pub fn c_prototype(&self, name: &str) -> String {
-        let mut params: Vec<String> = self
-            .params
-            .iter()
-            .map(|a| c_join(&a.type_name, &a.name))
-            .collect();
+        let mut params: Vec<String> = self.params.iter().map(|a| a.declaration.clone()).collect();
         if self.varargs {
             params.push("...".into());
         }
         if params.is_empty() {
             params.push("void".into());
         }
-        format!("{} {name}({})", self.return_type, params.join(", "))
-    }
-}
-
-/// `struct file *` + `file` → `struct file *file`; used where a type name
-/// was already rendered (simple types; function pointers come out as the
-/// cast spelling followed by the name).
-fn c_join(type_name: &str, name: &str) -> String {
-    if type_name.ends_with('*') {
-        format!("{type_name}{name}")
-    } else {
-        format!("{type_name} {name}")
+        let space = if self.return_type.ends_with('*') {
+            ""
+        } else {
+            " "
+        };
+        format!("{}{space}{name}({})", self.return_type, params.join(", "))
     }
 }
 

@@ -322,3 +322,35 @@ mod tests {
         }
     }
 }
+
+/// Linker symbols that mark where a section of kernel text begins or ends
+/// (`_stext`, `__entry_text_start`, `__noinstr_text_end`): kallsyms types
+/// them `T` like functions, but they are addresses, not functions.
+pub fn is_section_marker(name: &str) -> bool {
+    matches!(
+        name,
+        "_stext" | "_etext" | "_text" | "_sinittext" | "_einittext"
+    ) || (name.starts_with("__") && (name.ends_with("_text_start") || name.ends_with("_text_end")))
+}
+
+#[cfg(test)]
+mod marker_tests {
+    use super::*;
+
+    #[test]
+    fn section_markers_are_not_functions() {
+        // From this machine's /proc/kallsyms (Linux 6.18).
+        for marker in [
+            "_stext",
+            "_text",
+            "_etext",
+            "__entry_text_start",
+            "__noinstr_text_end",
+        ] {
+            assert!(is_section_marker(marker), "{marker}");
+        }
+        for function in ["vfs_read", "text_poke", "__text_poke", "set_text_start_fn"] {
+            assert!(!is_section_marker(function), "{function}");
+        }
+    }
+}

@@ -77,14 +77,20 @@ pub fn write_function(
         .chain([signature.return_type.len(), 4])
         .max()
         .unwrap_or(4);
-    writeln!(
-        out,
-        "  {}",
-        style.bold(&format!(
-            "{:<5} {:<name_width$}  {:<type_width$}  {:>4}",
-            "ARG", "NAME", "TYPE", "SIZE"
-        ))
-    )?;
+    let has_rows =
+        (receives_args && (!signature.params.is_empty() || signature.varargs)) || receives_ret;
+    if has_rows {
+        writeln!(
+            out,
+            "  {}",
+            style.bold(&format!(
+                "{:<5} {:<name_width$}  {:<type_width$}  {:>4}",
+                "ARG", "NAME", "TYPE", "SIZE"
+            ))
+        )?;
+    } else {
+        writeln!(out, "  (no arguments)")?;
+    }
     let size = |s: Option<u64>| s.map_or("?".to_string(), |n| n.to_string());
     if receives_args {
         for (index, arg) in signature.params.iter().enumerate() {
@@ -122,73 +128,64 @@ pub fn write_function(
     Ok(())
 }
 
+/// The arguments as C declarations, for a prototype (`...` kept).
 fn arg_list(signature: &Signature) -> String {
-    let mut args: Vec<String> = signature
+    let mut args: Vec<&str> = signature
         .params
         .iter()
-        .map(|a| declaration(&a.type_name, &a.name))
+        .map(|a| a.declaration.as_str())
         .collect();
     if signature.varargs {
-        args.push("...".into());
+        args.push("...");
     }
     args.join(", ")
 }
 
-fn declaration(type_name: &str, name: &str) -> String {
-    if type_name.ends_with('*') {
-        format!("{type_name}{name}")
-    } else {
-        format!("{type_name} {name}")
-    }
-}
-
 /// How a libbpf program declares this point: the SEC() line and handler.
+/// The handler macros name each argument, so a varargs function's `...`
+/// has no place there (and fentry cannot attach to one anyway).
 fn sec_lines(view: &FunctionView<'_>, signature: &Signature) -> Vec<String> {
-    let args = arg_list(signature);
-    let with_ret = |args: &str| {
-        let ret = declaration(&signature.return_type, "ret");
-        if signature.return_type == "void" {
-            args.to_string()
-        } else if args.is_empty() {
-            ret
+    let mut args: Vec<String> = signature
+        .params
+        .iter()
+        .map(|a| a.declaration.clone())
+        .collect();
+    let ret = (signature.return_type != "void").then(|| {
+        if signature.return_type.ends_with('*') {
+            format!("{}ret", signature.return_type)
         } else {
-            format!("{args}, {ret}")
+            format!("{} ret", signature.return_type)
         }
-    };
-    let comma = |args: &str| {
-        if args.is_empty() {
-            String::new()
-        } else {
-            format!(", {args}")
-        }
+    });
+    let handler = |macro_name: &str, args: &[String]| {
+        let mut all = vec!["handler".to_string()];
+        all.extend(args.iter().cloned());
+        format!("{macro_name}({})", all.join(", "))
     };
     let name = view.name;
     match view.kind {
         ProbeKind::Fentry => vec![format!(
-            "SEC(\"fentry/{name}\") int BPF_PROG(handler{})",
-            comma(&args)
+            "SEC(\"fentry/{name}\") int {}",
+            handler("BPF_PROG", &args)
         )],
-        ProbeKind::Fexit => vec![format!(
-            "SEC(\"fexit/{name}\") int BPF_PROG(handler{})",
-            comma(&with_ret(&args))
-        )],
+        ProbeKind::Fexit => {
+            args.extend(ret);
+            vec![format!(
+                "SEC(\"fexit/{name}\") int {}",
+                handler("BPF_PROG", &args)
+            )]
+        }
         ProbeKind::RawTracepoint => vec![
-            format!(
-                "SEC(\"tp_btf/{name}\") int BPF_PROG(handler{})",
-                comma(&args)
-            ),
-            format!(
-                "SEC(\"raw_tp/{name}\") int BPF_PROG(handler{})",
-                comma(&args)
-            ),
+            format!("SEC(\"tp_btf/{name}\") int {}", handler("BPF_PROG", &args)),
+            format!("SEC(\"raw_tp/{name}\") int {}", handler("BPF_PROG", &args)),
         ],
         ProbeKind::Kprobe => vec![format!(
-            "SEC(\"kprobe/{name}\") int BPF_KPROBE(handler{})",
-            comma(&args)
+            "SEC(\"kprobe/{name}\") int {}",
+            handler("BPF_KPROBE", &args)
         )],
         ProbeKind::Kretprobe => vec![format!(
-            "SEC(\"kretprobe/{name}\") int BPF_KRETPROBE(handler{})",
-            comma(&declaration(&signature.return_type, "ret"))
+            "SEC(\"kretprobe/{name}\") int {}",
+            handler("BPF_KRETPROBE", &ret.into_iter().collect::<Vec<_>>())
         )],
         _ => Vec::new(),
     }
@@ -246,15 +243,15 @@ pub fn write_type(
         ))
     )?;
     for row in rows {
-        writeln!(
-            out,
+        let line = format!(
             "  {:>8} {:>6}  {:<type_width$}  {}{}",
             row.offset,
             row.size,
             printable(&row.type_text),
             "  ".repeat(row.depth),
             printable(&row.name)
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }

@@ -193,9 +193,15 @@ fn write_record_check(out: &mut dyn Write, check: &RecordCheck<'_>) -> io::Resul
             record.fields.len()
         )
     };
+    // vmlinux.h holds vmlinux's types; a module's come from its own BTF.
+    let label = if check.module == "vmlinux" {
+        "vmlinux.h"
+    } else {
+        "BTF      "
+    };
     writeln!(
         out,
-        "  vmlinux.h  struct {} ({}, {} bytes): {verdict}",
+        "  {label}  struct {} ({}, {} bytes): {verdict}",
         printable(&record.name),
         printable(check.module),
         record.size
