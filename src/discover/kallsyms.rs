@@ -146,6 +146,15 @@ impl Kallsyms {
         Kallsyms { text, functions }
     }
 
+    /// How many functions are listed (duplicates included).
+    pub fn len(&self) -> usize {
+        self.functions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+
     /// The listed functions as `(module, name)`, in listing order.
     pub fn functions(&self) -> impl Iterator<Item = (Option<&str>, &str)> + '_ {
         self.functions.iter().map(|entry| {

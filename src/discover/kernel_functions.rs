@@ -314,6 +314,14 @@ impl<'t> FunctionIndex<'t> {
         }
     }
 
+    /// How many functions [`Self::functions`] yields, at most: for sizing.
+    pub fn len_hint(&self) -> usize {
+        match &self.functions {
+            FunctionList::Sorted(list) => list.len(),
+            FunctionList::Kallsyms(kallsyms) => kallsyms.len(),
+        }
+    }
+
     /// Every function, in listing order, each once.
     pub fn functions(&self) -> Box<dyn Iterator<Item = FunctionName<'t>> + '_> {
         match &self.functions {
