@@ -735,13 +735,8 @@ pub(crate) mod tests {
     #[test]
     fn mutated_blobs_never_panic() {
         let good = small_kernel();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::format::mutate::Rng::new(0x2545_f491_4f6c_dd1du64);
+        let mut next = move || rng.next();
         for _ in 0..20_000 {
             let mut data = good.clone();
             for _ in 0..(next() % 3 + 1) {

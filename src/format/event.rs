@@ -407,6 +407,7 @@ fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::mutate::mutations;
 
     // Captured from /sys/kernel/tracing/events/sched/sched_switch/format, Linux 6.18 x86_64.
     const SCHED_SWITCH: &str = "name: sched_switch\nID: 372\nformat:\n\
@@ -606,37 +607,9 @@ print fmt: \"%s\", \"\"\n";
     /// fuzz/ explores further; this keeps the property checked in every run.
     #[test]
     fn mutated_files_never_panic() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let alphabet = b"\t\n :;[]*0123456789-_abcfieldoffsetsignedprint fmt:__data_loc";
         for original in [SCHED_SWITCH, SYS_ENTER_OPENAT] {
-            for _ in 0..4000 {
-                let mut bytes = original.as_bytes().to_vec();
-                for _ in 0..(next() % 4 + 1) {
-                    let at = (next() as usize) % bytes.len();
-                    match next() % 4 {
-                        0 => bytes[at] = alphabet[(next() as usize) % alphabet.len()],
-                        1 => bytes.truncate(at),
-                        2 => {
-                            bytes.remove(at);
-                        }
-                        _ => {
-                            let from = (next() as usize) % original.len();
-                            let len = (next() as usize) % 40;
-                            let piece =
-                                &original.as_bytes()[from..(from + len).min(original.len())];
-                            bytes.splice(at..at, piece.iter().copied());
-                        }
-                    }
-                    if bytes.is_empty() {
-                        break;
-                    }
-                }
+            for bytes in mutations(original.as_bytes(), alphabet, 4000) {
                 let text = String::from_utf8_lossy(&bytes);
                 if let Ok(layout) = parse_format(&text) {
                     for field in &layout.fields {

@@ -123,6 +123,7 @@ fn parse_line(line: &str) -> Result<FtraceFunction<'_>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::mutate::mutations;
 
     // available_filter_functions answers EPERM on the Linux 6.18 x86_64
     // machine here, so these follow t_show()'s format with names and
@@ -251,37 +252,9 @@ vfs_read [ext4]
 
     #[test]
     fn mutated_files_never_panic() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let alphabet = b"\t\n\r []0123456789abcdef._xyz\xc3\xa9";
         for original in [PLAIN, ADDRS] {
-            for _ in 0..4000 {
-                let mut bytes = original.as_bytes().to_vec();
-                for _ in 0..(next() % 4 + 1) {
-                    let at = (next() as usize) % bytes.len();
-                    match next() % 4 {
-                        0 => bytes[at] = alphabet[(next() as usize) % alphabet.len()],
-                        1 => bytes.truncate(at),
-                        2 => {
-                            bytes.remove(at);
-                        }
-                        _ => {
-                            let from = (next() as usize) % original.len();
-                            let len = (next() as usize) % 40;
-                            let piece =
-                                &original.as_bytes()[from..(from + len).min(original.len())];
-                            bytes.splice(at..at, piece.iter().copied());
-                        }
-                    }
-                    if bytes.is_empty() {
-                        break;
-                    }
-                }
+            for bytes in mutations(original.as_bytes(), alphabet, 4000) {
                 let text = String::from_utf8_lossy(&bytes);
                 for result in parse_available_filter_functions(&text) {
                     match result {

@@ -394,6 +394,7 @@ pub(super) fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::mutate::mutations;
 
     // /proc/kallsyms as root, Linux 6.18 x86_64 (no modules loaded): the
     // first lines, a weak function with its __pfx_ padding, compiler clones,
@@ -580,37 +581,9 @@ ffffffff816b8230 T vfs_read\t[ext4]
 
     #[test]
     fn mutated_files_never_panic() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let alphabet = b"\t\n\r\x0b []0123456789abcdefTtWw._xyz\xc3\xa9";
         for original in [ROOT, UNPRIVILEGED, MODULES] {
-            for _ in 0..4000 {
-                let mut bytes = original.as_bytes().to_vec();
-                for _ in 0..(next() % 4 + 1) {
-                    let at = (next() as usize) % bytes.len();
-                    match next() % 4 {
-                        0 => bytes[at] = alphabet[(next() as usize) % alphabet.len()],
-                        1 => bytes.truncate(at),
-                        2 => {
-                            bytes.remove(at);
-                        }
-                        _ => {
-                            let from = (next() as usize) % original.len();
-                            let len = (next() as usize) % 40;
-                            let piece =
-                                &original.as_bytes()[from..(from + len).min(original.len())];
-                            bytes.splice(at..at, piece.iter().copied());
-                        }
-                    }
-                    if bytes.is_empty() {
-                        break;
-                    }
-                }
+            for bytes in mutations(original.as_bytes(), alphabet, 4000) {
                 let text = String::from_utf8_lossy(&bytes);
                 let results: Vec<_> = parse_kallsyms(&text).collect();
                 assert_eq!(results, line_by_line(&text), "{text:?}");

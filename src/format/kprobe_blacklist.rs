@@ -123,6 +123,7 @@ fn address(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::mutate::mutations;
 
     // Linux 6.18 x86_64 here is built without CONFIG_KPROBES, so there is no
     // blacklist file; these lines follow kprobe_blacklist_seq_show() with
@@ -223,37 +224,9 @@ ffffffff81393e50-0xffffffff81393ed0\tnotify_die
 
     #[test]
     fn mutated_files_never_panic() {
-        let mut state = 0xd1b5_4a32_d192_ed03u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let alphabet = b"\t\n\r -[]0123456789abcdefx_kvm\xc3\xa9";
         for original in [ROOT, HIDDEN] {
-            for _ in 0..4000 {
-                let mut bytes = original.as_bytes().to_vec();
-                for _ in 0..(next() % 4 + 1) {
-                    let at = (next() as usize) % bytes.len();
-                    match next() % 4 {
-                        0 => bytes[at] = alphabet[(next() as usize) % alphabet.len()],
-                        1 => bytes.truncate(at),
-                        2 => {
-                            bytes.remove(at);
-                        }
-                        _ => {
-                            let from = (next() as usize) % original.len();
-                            let len = (next() as usize) % 40;
-                            let piece =
-                                &original.as_bytes()[from..(from + len).min(original.len())];
-                            bytes.splice(at..at, piece.iter().copied());
-                        }
-                    }
-                    if bytes.is_empty() {
-                        break;
-                    }
-                }
+            for bytes in mutations(original.as_bytes(), alphabet, 4000) {
                 let text = String::from_utf8_lossy(&bytes);
                 for result in parse_kprobe_blacklist(&text) {
                     match result {

@@ -9,5 +9,7 @@ pub mod ftrace_functions;
 pub mod kallsyms;
 pub mod kprobe_blacklist;
 pub mod mounts;
+#[cfg(test)]
+pub(crate) mod mutate;
 pub mod record_btf;
 pub mod symbol_name;

@@ -170,6 +170,16 @@ pub fn padded_function(name: &str) -> Option<&str> {
         .filter(|function| !function.is_empty())
 }
 
+/// Linker symbols that mark where a section of kernel text begins or ends
+/// (`_stext`, `__entry_text_start`, `__noinstr_text_end`): kallsyms types
+/// them `T` like functions, but they are addresses, not functions.
+pub fn is_section_marker(name: &str) -> bool {
+    matches!(
+        name,
+        "_stext" | "_etext" | "_text" | "_sinittext" | "_einittext"
+    ) || (name.starts_with("__") && (name.ends_with("_text_start") || name.ends_with("_text_end")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,42 +310,21 @@ mod tests {
 
     #[test]
     fn arbitrary_names_never_panic() {
-        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let mut rng = crate::format::mutate::Rng::new(0x853c_49e6_748f_ea9b);
         let alphabet = [
             "a", ".", "0", "isra", "cold", "part", "é", "__pfx_", "__cfi_", "",
         ];
         for _ in 0..20_000 {
             let mut name = String::new();
-            for _ in 0..(state % 8) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                name.push_str(alphabet[(state as usize) % alphabet.len()]);
+            for _ in 0..(rng.next() % 8) {
+                name.push_str(alphabet[(rng.next() as usize) % alphabet.len()]);
             }
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
             let split = split_clone_suffix(&name);
             let joined = format!("{}{}", split.base, split.suffix.unwrap_or(""));
             assert_eq!(joined, name);
             let _ = (split.clone_kind(), is_padding_symbol(&name));
         }
     }
-}
-
-/// Linker symbols that mark where a section of kernel text begins or ends
-/// (`_stext`, `__entry_text_start`, `__noinstr_text_end`): kallsyms types
-/// them `T` like functions, but they are addresses, not functions.
-pub fn is_section_marker(name: &str) -> bool {
-    matches!(
-        name,
-        "_stext" | "_etext" | "_text" | "_sinittext" | "_einittext"
-    ) || (name.starts_with("__") && (name.ends_with("_text_start") || name.ends_with("_text_end")))
-}
-
-#[cfg(test)]
-mod marker_tests {
-    use super::*;
 
     #[test]
     fn section_markers_are_not_functions() {
