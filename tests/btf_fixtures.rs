@@ -17,7 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{first_difference, is_ci, repo_dir, skip, updating};
+use common::{first_difference, have_tools, on_path, repo_dir, skip, updating};
 
 /// The BTF magic, as the file's first two bytes (little-endian 0xeB9F).
 const BTF_MAGIC: [u8; 2] = [0x9f, 0xeb];
@@ -30,32 +30,6 @@ fn btf_dir() -> PathBuf {
 
 fn mini_dir() -> PathBuf {
     repo_dir().join("fixtures/kernel-mini")
-}
-
-/// The first `name` on PATH that is an executable file.
-fn on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// True when every tool is installed. Otherwise the test skips with the
-/// reason printed, or, under `CI=true`, fails.
-fn have_tools(tools: &[&str], what: &str) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| on_path(t).is_none())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let reason = format!("{} not installed: cannot {what}", missing.join(", "));
-    assert!(!is_ci(), "CI=true but {reason}");
-    skip(&reason);
-    false
 }
 
 /// A fresh directory under cargo's per-target scratch space.

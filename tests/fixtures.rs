@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{first_difference, is_root, probedex, repo_dir, skip, updating, Run};
+use common::{check_file, first_difference, is_root, probedex, repo_dir, skip, updating, Run};
 
 const CENTOS: &str = "centos8-linux5.10";
 const CORNER: &str = "corner";
@@ -244,36 +244,6 @@ fn all_cases() -> Vec<Case> {
     cases.extend(capture_cases());
     cases.extend(no_available_events_cases());
     cases
-}
-
-/// Compares (or with PROBEDEX_UPDATE=1 rewrites) `path` against `actual`;
-/// an empty stream is recorded as no file.
-fn check_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
-    let expected = fs::read_to_string(path).ok();
-    if updating() {
-        if actual.is_empty() {
-            if expected.is_some() {
-                fs::remove_file(path).unwrap();
-            }
-        } else if expected.as_deref() != Some(actual) {
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, actual).unwrap();
-        }
-        return;
-    }
-    let shown = path.strip_prefix(repo_dir()).unwrap_or(path).display();
-    match expected {
-        None if actual.is_empty() => {}
-        None => failures.push(format!(
-            "{shown}: missing, but the output is not empty (first line: {:?})",
-            actual.lines().next().unwrap_or("")
-        )),
-        Some(expected) if expected == actual => {}
-        Some(expected) => failures.push(format!(
-            "{shown}: output differs; {}",
-            first_difference(&expected, actual)
-        )),
-    }
 }
 
 fn check_cases(cases: &[Case]) {

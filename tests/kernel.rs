@@ -30,7 +30,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use common::{
-    first_difference, is_ci, live_system_available, probedex, probedex_with, repo_dir, skip,
+    check_file, have_tools, is_ci, live_system_available, probedex, probedex_with, repo_dir, skip,
     updating, Run,
 };
 
@@ -39,32 +39,6 @@ const ROOT: &str = "fixtures/kernel-mini";
 
 // ---------------------------------------------------------------------------
 // The mini kernel
-
-/// The first `name` on PATH that is an executable file.
-fn on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// True when every tool is installed; otherwise skips with the reason
-/// printed, or under `CI=true` fails.
-fn have_tools(tools: &[&str], what: &str) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| on_path(t).is_none())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let reason = format!("{} not installed: cannot {what}", missing.join(", "));
-    assert!(!is_ci(), "CI=true but {reason}");
-    skip(&reason);
-    false
-}
 
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
@@ -364,36 +338,6 @@ fn golden_cases() -> Vec<Case> {
         ));
     }
     cases
-}
-
-/// Compares (or with PROBEDEX_UPDATE=1 rewrites) `path` against `actual`;
-/// an empty stream is recorded as no file.
-fn check_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
-    let expected = fs::read_to_string(path).ok();
-    if updating() {
-        if actual.is_empty() {
-            if expected.is_some() {
-                fs::remove_file(path).unwrap();
-            }
-        } else if expected.as_deref() != Some(actual) {
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, actual).unwrap();
-        }
-        return;
-    }
-    let shown = path.strip_prefix(repo_dir()).unwrap_or(path).display();
-    match expected {
-        None if actual.is_empty() => {}
-        None => failures.push(format!(
-            "{shown}: missing, but the output is not empty (first line: {:?})",
-            actual.lines().next().unwrap_or("")
-        )),
-        Some(expected) if expected == actual => {}
-        Some(expected) => failures.push(format!(
-            "{shown}: output differs; {}",
-            first_difference(&expected, actual)
-        )),
-    }
 }
 
 #[test]

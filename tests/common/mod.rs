@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -167,4 +168,60 @@ pub fn live_system_available(what: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
         .find(|dir| dir.join("available_events").is_file())
         .or_else(|| panic!("probedex listed tracepoints but no tracefs is visible to the test"))
+}
+
+/// Compares (or with PROBEDEX_UPDATE=1 rewrites) `path` against `actual`;
+/// an empty stream is recorded as no file.
+pub fn check_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
+    let expected = fs::read_to_string(path).ok();
+    if updating() {
+        if actual.is_empty() {
+            if expected.is_some() {
+                fs::remove_file(path).unwrap();
+            }
+        } else if expected.as_deref() != Some(actual) {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, actual).unwrap();
+        }
+        return;
+    }
+    let shown = path.strip_prefix(repo_dir()).unwrap_or(path).display();
+    match expected {
+        None if actual.is_empty() => {}
+        None => failures.push(format!(
+            "{shown}: missing, but the output is not empty (first line: {:?})",
+            actual.lines().next().unwrap_or("")
+        )),
+        Some(expected) if expected == actual => {}
+        Some(expected) => failures.push(format!(
+            "{shown}: output differs; {}",
+            first_difference(&expected, actual)
+        )),
+    }
+}
+
+/// The first `name` on PATH that is an executable file.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+}
+
+/// True when every tool is installed; otherwise skips with the reason
+/// printed, or under `CI=true` fails.
+pub fn have_tools(tools: &[&str], what: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| on_path(t).is_none())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = format!("{} not installed: cannot {what}", missing.join(", "));
+    assert!(!is_ci(), "CI=true but {reason}");
+    skip(&reason);
+    false
 }
