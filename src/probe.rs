@@ -92,6 +92,11 @@ impl ProbeKind {
         matches!(self, ProbeKind::Kprobe | ProbeKind::Kretprobe)
     }
 
+    /// uprobe, uretprobe or usdt: points in one user-space file.
+    pub fn is_user(self) -> bool {
+        !self.is_kernel()
+    }
+
     /// fentry or fexit: BTF functions ftrace can patch.
     pub fn is_fentry(self) -> bool {
         matches!(self, ProbeKind::Fentry | ProbeKind::Fexit)

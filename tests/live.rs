@@ -276,3 +276,50 @@ fn btf_record_structs_agree_with_format_files() {
     }
     assert_eq!(checked, sample.len());
 }
+
+/// uprobe listings name the same functions as bpftrace. bash is compared
+/// exactly; libc and node differ only where noted in docs (separate debug
+/// files and undefined PLT-canonical symbols, which bcc also lists).
+#[test]
+fn uprobe_functions_match_bpftrace() {
+    let Ok(version) = Command::new("bpftrace").arg("--version").output() else {
+        assert!(!is_ci(), "CI=true but bpftrace is not installed");
+        skip("bpftrace is not installed");
+        return;
+    };
+    assert!(version.status.success());
+    let ours = probedex(["list", "uprobe:/usr/bin/bash:*"]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs = Command::new("bpftrace")
+        .args(["-l", "uprobe:/usr/bin/bash:*"])
+        .output()
+        .unwrap();
+    assert_eq!(ours.stdout, String::from_utf8(theirs.stdout).unwrap());
+    assert!(ours.stdout.lines().count() > 1000);
+
+    // Programs on $PATH and libraries resolve as the loader would.
+    let program = probedex(["list", "uprobe:bash:readline"]);
+    assert_eq!(
+        program.stdout, "uprobe:/usr/bin/bash:readline\n",
+        "{}",
+        program.stderr
+    );
+    let library = probedex(["list", "uprobe:libc:malloc"]);
+    assert!(
+        library.stdout.ends_with("libc.so.6:malloc\n"),
+        "{}",
+        library.stderr
+    );
+
+    // Not an ELF file, a missing file, no function part: one clear line, exit 2.
+    for (args, needle) in [
+        (["list", "uprobe:/etc/passwd:x"], "not an ELF file"),
+        (["list", "uprobe:/nonexistent/bin:x"], "no such file"),
+        (["list", "uprobe:bash"], "KIND:PATH:FUNC"),
+    ] {
+        let run = probedex(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    }
+}

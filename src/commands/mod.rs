@@ -6,6 +6,7 @@ mod kernel;
 mod list;
 mod show;
 mod sources;
+mod user;
 
 use std::io::{self, Write};
 
@@ -130,13 +131,15 @@ fn parse_patterns(patterns: &[String]) -> Result<Vec<ProbePattern>, Error> {
 }
 
 /// Kinds `list` and `show` can discover today.
-const DISCOVERABLE: [ProbeKind; 6] = [
+const DISCOVERABLE: [ProbeKind; 8] = [
     ProbeKind::Fentry,
     ProbeKind::Fexit,
     ProbeKind::Kprobe,
     ProbeKind::Kretprobe,
     ProbeKind::RawTracepoint,
     ProbeKind::Tracepoint,
+    ProbeKind::Uprobe,
+    ProbeKind::Uretprobe,
 ];
 
 /// Kinds probedex cannot discover yet: asking for them explicitly is an

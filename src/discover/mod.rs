@@ -3,8 +3,11 @@
 //! that turns files into the typed values of `crate::format`.
 
 pub mod btf;
+pub mod elf;
 pub mod kallsyms;
 pub mod kernel_functions;
+pub mod libraries;
+pub mod target;
 pub mod tracepoints;
 
 use std::fmt;

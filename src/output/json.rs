@@ -346,3 +346,21 @@ impl<'a> TypeDetail<'a> {
         }
     }
 }
+
+/// A user-space function point: `list --json` (without the address
+/// fields' meaning changing) and `list -v --json` / `show --json`.
+#[derive(Debug, Serialize)]
+pub struct UserFunctionJson<'a> {
+    pub probe: String,
+    pub kind: &'static str,
+    /// The resolved file.
+    pub path: &'a str,
+    pub name: &'a str,
+    /// The symbol's value (virtual address).
+    pub address: u64,
+    pub size: u64,
+    /// Where the kernel's uprobe API attaches: the file offset of `address`.
+    pub file_offset: Option<u64>,
+    /// An IFUNC resolver rather than the function itself.
+    pub ifunc: bool,
+}
