@@ -4,6 +4,7 @@
 use super::kernel::{btf_points, function_types, kprobe_points, traceability, KernelPoint};
 use super::list::candidates;
 use super::sources::{Needs, Sources};
+use super::user::{self, UserPoint};
 use super::{
     check_supported, no_match_message, select_tracepoints, selected_kinds, Context, Io, Outcome,
     RunError,
@@ -106,6 +107,24 @@ pub(super) fn run(
                 }
                 show_type(ctx, types, spec, io)?;
                 shown += 1;
+            }
+            Target::Probe(text, pattern) if pattern.kind().is_some_and(|k| k.is_user()) => {
+                let kind = pattern.kind().expect("a user kind");
+                // `show` names one function: let `.part.N` pieces through.
+                let points = user::function_points(&ctx.system, kind, text, pattern)?;
+                if points.is_empty() {
+                    return Err(Error::nothing_matched(format!(
+                        "{text}: no such function in the file's symbol tables"
+                    ))
+                    .into());
+                }
+                for point in &points {
+                    if shown > 0 && !ctx.json {
+                        writeln!(io.out)?;
+                    }
+                    show_user_point(ctx, point, io)?;
+                    shown += 1;
+                }
             }
             Target::Probe(text, pattern) => {
                 let selected: Vec<TracepointId> = sources
@@ -329,6 +348,37 @@ fn function_notes(
         }
     }
     notes
+}
+
+fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<(), RunError> {
+    if ctx.json {
+        let entry = json::UserFunctionJson {
+            probe: point.probe_name(),
+            kind: point.kind.name(),
+            path: &point.path,
+            name: &point.name,
+            address: point.address,
+            size: point.size,
+            file_offset: point.file_offset,
+            ifunc: point.ifunc,
+        };
+        serde_json::to_writer(&mut *io.out, &entry).map_err(std::io::Error::from)?;
+        writeln!(io.out)?;
+        return Ok(());
+    }
+    let probe = point.probe_name();
+    let view = kernel_view::UserFunctionView {
+        probe: &probe,
+        kind: point.kind,
+        path: &point.path,
+        name: &point.name,
+        address: point.address,
+        size: point.size,
+        file_offset: point.file_offset,
+        ifunc: point.ifunc,
+    };
+    kernel_view::write_user_function(io.out, &view, ctx.style)?;
+    Ok(())
 }
 
 fn show_type(
