@@ -8,6 +8,7 @@ pub mod event;
 pub mod ftrace_functions;
 pub mod kallsyms;
 pub mod kprobe_blacklist;
+pub mod ld_so_cache;
 pub mod mounts;
 #[cfg(test)]
 pub(crate) mod mutate;
