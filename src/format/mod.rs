@@ -14,3 +14,4 @@ pub mod mounts;
 pub(crate) mod mutate;
 pub mod record_btf;
 pub mod symbol_name;
+pub mod usdt;
