@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         let id = TracepointId::new("fuzz", "event");
         let _ = c::c_struct(&id, &layout, "fuzz");
         let mut out = Vec::new();
-        let _ = text::write_show(&mut out, &id, &layout, "fuzz", Style::plain());
+        let _ = text::write_show(&mut out, &id, &layout, "fuzz", None, Style::plain());
         let _ = text::write_probe_verbose(&mut out, &id, &layout);
     }
 });
