@@ -780,3 +780,98 @@ fn live_kernel_json_follows_the_schema() {
         show_type(&dir, &[], spec);
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFunction {
+    probe: String,
+    kind: String,
+    path: String,
+    name: String,
+    address: u64,
+    size: u64,
+    file_offset: Option<u64>,
+    ifunc: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Usdt {
+    probe: String,
+    kind: String,
+    path: String,
+    provider: String,
+    name: String,
+    sites: Vec<UsdtSite>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsdtSite {
+    address: u64,
+    file_offset: Option<u64>,
+    semaphore: u64,
+    semaphore_offset: Option<u64>,
+    args_spec: String,
+    args: Vec<UsdtArg>,
+    args_error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsdtArg {
+    text: String,
+    size: u8,
+    signed: bool,
+    float: bool,
+    operand: String,
+    libbpf_limitation: Option<String>,
+}
+
+/// uprobe and usdt objects follow docs/json.md, on real system files.
+#[test]
+fn user_space_json_follows_the_schema() {
+    let out = probedex(["list", "--json", "uprobe:/usr/bin/bash:*"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut count = 0;
+    for line in out.stdout.lines() {
+        let f: UserFunction = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(f.kind, "uprobe");
+        assert_eq!(f.probe, format!("uprobe:{}:{}", f.path, f.name));
+        assert!(f.file_offset.is_some(), "{line}");
+        let _ = (f.address, f.size, f.ifunc);
+        count += 1;
+    }
+    assert!(count > 1000);
+
+    let out = probedex(["list", "-v", "--json", "usdt:libstdc++:*"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in out.stdout.lines() {
+        let probe: Usdt = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(probe.kind, "usdt");
+        assert_eq!(
+            probe.probe,
+            format!("usdt:{}:{}:{}", probe.path, probe.provider, probe.name)
+        );
+        assert!(!probe.sites.is_empty());
+        for site in &probe.sites {
+            assert!(site.args_error.is_none(), "{line}");
+            assert_eq!(site.args.len(), site.args_spec.split_whitespace().count());
+            for arg in &site.args {
+                assert!([1, 2, 4, 8].contains(&arg.size), "{line}");
+                assert!(site.args_spec.contains(&arg.text));
+                let _ = (arg.signed, arg.float, &arg.operand, &arg.libbpf_limitation);
+            }
+            let _ = (
+                site.address,
+                site.file_offset,
+                site.semaphore,
+                site.semaphore_offset,
+            );
+        }
+    }
+    // Without -v, list keeps the short form.
+    let out = probedex(["list", "--json", "usdt:libstdc++:*"]);
+    let probe: Usdt = serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+    assert!(probe.sites.is_empty());
+}

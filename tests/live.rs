@@ -323,3 +323,48 @@ fn uprobe_functions_match_bpftrace() {
         assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
     }
 }
+
+/// USDT probes: the same names as bpftrace (on a copy of libstdc++: bpftrace
+/// 0.17's parser rejects `+` in paths), and libstdc++'s known call sites
+/// with their parsed operands.
+#[test]
+fn usdt_probes_of_libstdcxx() {
+    let Some(library) = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join("libstdc++.so.6"))
+        .find(|p| p.exists())
+    else {
+        assert!(!is_ci(), "CI=true but libstdc++.so.6 is missing");
+        skip("libstdc++.so.6 is not installed");
+        return;
+    };
+    let copy = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("libstdcxx-copy.so");
+    std::fs::copy(&library, &copy).unwrap();
+    let pattern = format!("usdt:{}:*", copy.display());
+    let ours = probedex(["list", pattern.as_str()]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let names: Vec<&str> = ours
+        .stdout
+        .lines()
+        .map(|l| l.rsplit(':').next().unwrap())
+        .collect();
+    assert_eq!(names, ["catch", "rethrow", "throw"]);
+    if let Ok(theirs) = Command::new("bpftrace")
+        .args(["-l", pattern.as_str()])
+        .output()
+    {
+        assert_eq!(ours.stdout, String::from_utf8(theirs.stdout).unwrap());
+    } else {
+        assert!(!is_ci(), "CI=true but bpftrace is not installed");
+    }
+
+    let show = probedex(["--json", "show", "usdt:libstdc++:libstdcxx:catch"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    let probe: serde_json::Value = serde_json::from_str(show.stdout.trim()).unwrap();
+    let site = &probe["sites"][0];
+    assert_eq!(site["args_spec"], "8@%rdx 8@-80(%rbx)");
+    assert_eq!(site["args"][0]["operand"], "register rdx");
+    assert_eq!(site["args"][1]["operand"], "memory at rbx-80");
+    assert_eq!(site["address"], site["file_offset"], "{site}");
+    assert_eq!(site["semaphore"], 0);
+}

@@ -7,7 +7,7 @@
 
 use super::kernel::{btf_points, function_types, kprobe_points, KernelPoint};
 use super::sources::{Needs, Sources};
-use super::user::{self, UserPoint};
+use super::user::{self, UsdtProbe, UserPoint};
 use super::{
     check_supported, no_match_message, parse_patterns, select_tracepoints, selected_kinds,
     Candidate, Context, Io, Outcome, RunError,
@@ -68,10 +68,15 @@ pub(super) fn run(
         })
         .collect();
     let mut user_sections: Vec<(ProbeKind, Vec<UserPoint>)> = Vec::new();
+    let mut usdt: Vec<UsdtProbe> = Vec::new();
     for (text, pattern) in pattern_texts.iter().zip(&patterns) {
         let Some(kind) = pattern.kind().filter(|k| k.is_user()) else {
             continue;
         };
+        if kind == ProbeKind::Usdt {
+            usdt.extend(user::usdt_probes(&ctx.system, text, pattern)?);
+            continue;
+        }
         let points = user::function_points(&ctx.system, kind, text, pattern)?;
         match user_sections.iter_mut().find(|(k, _)| *k == kind) {
             // A second pattern of the same kind: merge, then re-sort.
@@ -84,16 +89,22 @@ pub(super) fn run(
             None => user_sections.push((kind, points)),
         }
     }
-    let total = tracepoints.len()
+    usdt.sort_by(|a, b| (&a.path, &a.provider, &a.name).cmp(&(&b.path, &b.provider, &b.name)));
+    usdt.dedup_by(|a, b| a.path == b.path && a.provider == b.provider && a.name == b.name);
+    let total = usdt.len()
+        + tracepoints.len()
         + sections.iter().map(|(_, p)| p.len()).sum::<usize>()
         + user_sections.iter().map(|(_, p)| p.len()).sum::<usize>();
 
     // An exact name that matched nothing is almost always a typo: say so
     // even when other patterns matched.
     for (text, pattern) in pattern_texts.iter().zip(&patterns) {
+        // A user-space pattern names one file; whether its kind found
+        // anything there is what counts.
         let matched = user_sections
             .iter()
             .any(|(k, p)| Some(*k) == pattern.kind() && !p.is_empty())
+            || (pattern.kind() == Some(ProbeKind::Usdt) && !usdt.is_empty())
             || tracepoints.iter().any(|id| pattern.matches_tracepoint(id))
             || sections.iter().any(|(kind, points)| {
                 points
@@ -135,6 +146,8 @@ pub(super) fn run(
             write_kernel_points(ctx, points, index.as_ref(), verbose, io)?;
         } else if let Some((_, points)) = user_sections.iter().find(|(k, _)| k == kind) {
             write_user_points(ctx, points, verbose, io)?;
+        } else if *kind == ProbeKind::Usdt {
+            write_usdt(ctx, &usdt, verbose, io)?;
         }
     }
     match sources.ending(total) {
@@ -363,6 +376,40 @@ fn write_kernel_points(
         },
     );
     write_chunks(chunks, io)
+}
+
+/// USDT probes, once each as bpftrace lists them; `-v` adds each call site.
+fn write_usdt(
+    ctx: &Context,
+    probes: &[UsdtProbe],
+    verbose: bool,
+    io: &mut Io<'_>,
+) -> Result<(), RunError> {
+    for probe in probes {
+        if ctx.json {
+            serde_json::to_writer(&mut *io.out, &probe.to_json(verbose))
+                .map_err(std::io::Error::from)?;
+            writeln!(io.out)?;
+            continue;
+        }
+        writeln!(io.out, "{}", text::printable(&probe.probe_name()))?;
+        if verbose {
+            for site in &probe.sites {
+                let semaphore = if site.semaphore != 0 {
+                    format!(", semaphore {:#x}", site.semaphore)
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    io.out,
+                    "    site {:#x}{semaphore}: {}",
+                    site.address,
+                    text::printable(&site.args_spec)
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_user_points(

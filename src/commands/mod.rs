@@ -131,7 +131,7 @@ fn parse_patterns(patterns: &[String]) -> Result<Vec<ProbePattern>, Error> {
 }
 
 /// Kinds `list` and `show` can discover today.
-const DISCOVERABLE: [ProbeKind; 8] = [
+const DISCOVERABLE: [ProbeKind; 9] = [
     ProbeKind::Fentry,
     ProbeKind::Fexit,
     ProbeKind::Kprobe,
@@ -140,6 +140,7 @@ const DISCOVERABLE: [ProbeKind; 8] = [
     ProbeKind::Tracepoint,
     ProbeKind::Uprobe,
     ProbeKind::Uretprobe,
+    ProbeKind::Usdt,
 ];
 
 /// Kinds probedex cannot discover yet: asking for them explicitly is an

@@ -18,6 +18,7 @@ use crate::format::btf::Kind;
 use crate::format::record_btf::record_struct;
 use crate::format::symbol_name::split_clone_suffix;
 use crate::output::kernel::{self as kernel_view, FunctionView};
+use crate::output::user as user_view;
 use crate::output::{c, json, text};
 use crate::probe::{ProbeKind, ProbePattern, TracepointId};
 
@@ -107,6 +108,37 @@ pub(super) fn run(
                 }
                 show_type(ctx, types, spec, io)?;
                 shown += 1;
+            }
+            Target::Probe(text, pattern) if pattern.kind() == Some(ProbeKind::Usdt) => {
+                let probes = user::usdt_probes(&ctx.system, text, pattern)?;
+                if probes.is_empty() {
+                    return Err(Error::nothing_matched(format!(
+                        "{text}: no such USDT probe in the file's .note.stapsdt"
+                    ))
+                    .into());
+                }
+                for probe in &probes {
+                    if shown > 0 && !ctx.json {
+                        writeln!(io.out)?;
+                    }
+                    if ctx.json {
+                        serde_json::to_writer(&mut *io.out, &probe.to_json(true))
+                            .map_err(std::io::Error::from)?;
+                        writeln!(io.out)?;
+                    } else {
+                        let sites: Vec<_> = probe.sites.iter().map(|s| s.view()).collect();
+                        user_view::write_usdt(
+                            io.out,
+                            &probe.probe_name(),
+                            &probe.path,
+                            &probe.provider,
+                            &probe.name,
+                            &sites,
+                            ctx.style,
+                        )?;
+                    }
+                    shown += 1;
+                }
             }
             Target::Probe(text, pattern) if pattern.kind().is_some_and(|k| k.is_user()) => {
                 let kind = pattern.kind().expect("a user kind");
@@ -367,7 +399,7 @@ fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<
         return Ok(());
     }
     let probe = point.probe_name();
-    let view = kernel_view::UserFunctionView {
+    let view = user_view::UserFunctionView {
         probe: &probe,
         kind: point.kind,
         path: &point.path,
@@ -377,7 +409,7 @@ fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<
         file_offset: point.file_offset,
         ifunc: point.ifunc,
     };
-    kernel_view::write_user_function(io.out, &view, ctx.style)?;
+    user_view::write_user_function(io.out, &view, ctx.style)?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! User-space points: `uprobe:PATH:FUNC` and `uretprobe:` (ELF function
-//! symbols). Each pattern names one file, resolved as the loader would.
+//! symbols), `usdt:PATH:PROVIDER:NAME` (SystemTap SDT notes). Each pattern
+//! names one file, resolved as the loader would.
 
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -7,6 +8,8 @@ use std::rc::Rc;
 use crate::discover::elf::ElfImage;
 use crate::discover::target::{self, Resolved};
 use crate::error::Error;
+use crate::format::usdt::{adjusted_location, adjusted_semaphore, parse_args, parse_stapsdt, Arch};
+use crate::output::{json, user as user_view};
 use crate::probe::{ProbeKind, ProbePattern, Wildcard};
 use crate::system::System;
 
@@ -92,4 +95,200 @@ pub fn function_points(
             file_offset: image.file_offset(f.address),
         })
         .collect())
+}
+
+/// One USDT probe: `provider:name` in one file, with every call site.
+#[derive(Debug, Clone)]
+pub struct UsdtProbe {
+    pub path: Rc<str>,
+    pub provider: String,
+    pub name: String,
+    pub sites: Vec<UsdtSite>,
+}
+
+impl UsdtProbe {
+    pub fn probe_name(&self) -> String {
+        format!("usdt:{}:{}:{}", self.path, self.provider, self.name)
+    }
+}
+
+/// A call site, with addresses already adjusted for `.stapsdt.base`.
+#[derive(Debug, Clone)]
+pub struct UsdtSite {
+    pub address: u64,
+    pub file_offset: Option<u64>,
+    /// 0 when the probe has no semaphore.
+    pub semaphore: u64,
+    /// What the kernel's `ref_ctr_offset` needs.
+    pub semaphore_offset: Option<u64>,
+    pub args_spec: String,
+    /// Each argument: its text, then a description or why it does not parse.
+    pub args: Vec<UsdtArgView>,
+    /// Why the whole spec does not parse, if it does not.
+    pub args_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UsdtArgView {
+    pub text: String,
+    pub size: u8,
+    pub signed: bool,
+    pub float: bool,
+    pub description: String,
+    /// Why libbpf would refuse it, if it would.
+    pub libbpf: Option<String>,
+}
+
+/// The USDT probes of one pattern (`usdt:PATH:PROVIDER:NAME`, or
+/// `usdt:PATH:NAME` matching the name alone), sorted, sites in file order.
+pub fn usdt_probes(
+    system: &System,
+    text: &str,
+    pattern: &ProbePattern,
+) -> Result<Vec<UsdtProbe>, Error> {
+    let (spec, wanted) = split_target(text, pattern)?;
+    let failed = |e: crate::discover::DiscoverError| Error::from_discover(&e, system.is_live());
+    let (path, _how) = target::resolve(system, spec).map_err(failed)?;
+    let image = ElfImage::open(&path).map_err(failed)?;
+    let shown: Rc<str> = Rc::from(path.display().to_string());
+    let base = image.stapsdt_base();
+    let arch = Arch::from_elf_machine(image.machine());
+    let big_endian = image.big_endian();
+    let mut probes: Vec<UsdtProbe> = Vec::new();
+    for desc in image.stapsdt_notes().map_err(failed)? {
+        let note = parse_stapsdt(desc, 8, big_endian).map_err(|e| {
+            Error::bad_input(format!("{}: a .note.stapsdt entry is broken: {e}", shown))
+        })?;
+        let full = format!("{}:{}", note.provider, note.name);
+        let selected = if wanted.text().contains(':') || wanted.has_wildcard() {
+            wanted.matches(&full)
+        } else {
+            wanted.matches(note.name)
+        };
+        if !selected {
+            continue;
+        }
+        let address = adjusted_location(&note, base);
+        let semaphore = adjusted_semaphore(&note, base);
+        let (args, args_error) = match arch.map(|a| (a, parse_args(note.args, a))) {
+            Some((arch, Ok(parsed))) => (
+                parsed
+                    .iter()
+                    .map(|a| UsdtArgView {
+                        text: a.text.to_string(),
+                        size: a.size,
+                        signed: a.signed,
+                        float: a.float,
+                        description: a.operand.to_string(),
+                        libbpf: a.libbpf_limitation(arch).map(str::to_string),
+                    })
+                    .collect(),
+                None,
+            ),
+            Some((_, Err(e))) => (Vec::new(), Some(e.to_string())),
+            None => (
+                Vec::new(),
+                Some("arguments of this architecture are not parsed".into()),
+            ),
+        };
+        let site = UsdtSite {
+            address,
+            file_offset: image.file_offset(address),
+            semaphore,
+            semaphore_offset: (semaphore != 0)
+                .then(|| image.file_offset(semaphore))
+                .flatten(),
+            args_spec: note.args.to_string(),
+            args,
+            args_error,
+        };
+        match probes
+            .iter_mut()
+            .find(|p| p.provider == note.provider && p.name == note.name)
+        {
+            Some(probe) => probe.sites.push(site),
+            None => probes.push(UsdtProbe {
+                path: Rc::clone(&shown),
+                provider: note.provider.to_string(),
+                name: note.name.to_string(),
+                sites: vec![site],
+            }),
+        }
+    }
+    probes.sort_by(|a, b| (&a.provider, &a.name).cmp(&(&b.provider, &b.name)));
+    Ok(probes)
+}
+
+impl UsdtProbe {
+    /// The JSON object; `with_sites` false gives the short form of `list`.
+    pub fn to_json(&self, with_sites: bool) -> json::UsdtJson<'_> {
+        json::UsdtJson {
+            probe: self.probe_name(),
+            kind: "usdt",
+            path: &self.path,
+            provider: &self.provider,
+            name: &self.name,
+            sites: if with_sites {
+                self.sites.iter().map(UsdtSite::to_json).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+impl UsdtSite {
+    fn to_json(&self) -> json::UsdtSiteJson<'_> {
+        json::UsdtSiteJson {
+            address: self.address,
+            file_offset: self.file_offset,
+            semaphore: self.semaphore,
+            semaphore_offset: self.semaphore_offset,
+            args_spec: &self.args_spec,
+            args: self
+                .args
+                .iter()
+                .map(|a| json::UsdtArgJson {
+                    text: &a.text,
+                    size: a.size,
+                    signed: a.signed,
+                    float: a.float,
+                    operand: &a.description,
+                    libbpf_limitation: a.libbpf.as_deref(),
+                })
+                .collect(),
+            args_error: self.args_error.as_deref(),
+        }
+    }
+
+    pub fn view(&self) -> user_view::UsdtSiteView<'_> {
+        user_view::UsdtSiteView {
+            address: self.address,
+            file_offset: self.file_offset,
+            semaphore: self.semaphore,
+            semaphore_offset: self.semaphore_offset,
+            args_spec: &self.args_spec,
+            args: self
+                .args
+                .iter()
+                .map(|a| {
+                    let width = format!(
+                        "{} bytes{}",
+                        a.size,
+                        match (a.float, a.signed) {
+                            (true, _) => ", float",
+                            (false, true) => ", signed",
+                            (false, false) => "",
+                        }
+                    );
+                    (
+                        a.text.as_str(),
+                        format!("{} ({width})", a.description),
+                        a.libbpf.as_deref(),
+                    )
+                })
+                .collect(),
+            args_error: self.args_error.as_deref(),
+        }
+    }
 }

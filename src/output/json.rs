@@ -364,3 +364,43 @@ pub struct UserFunctionJson<'a> {
     /// An IFUNC resolver rather than the function itself.
     pub ifunc: bool,
 }
+
+/// A USDT probe: `list --json` (sites empty unless `-v`), `list -v --json`
+/// and `show --json` (every site).
+#[derive(Debug, Serialize)]
+pub struct UsdtJson<'a> {
+    pub probe: String,
+    pub kind: &'static str,
+    pub path: &'a str,
+    pub provider: &'a str,
+    pub name: &'a str,
+    pub sites: Vec<UsdtSiteJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsdtSiteJson<'a> {
+    /// Adjusted for `.stapsdt.base`.
+    pub address: u64,
+    pub file_offset: Option<u64>,
+    /// 0 when the probe has no semaphore.
+    pub semaphore: u64,
+    /// The file offset of the semaphore: the kernel's `ref_ctr_offset`.
+    pub semaphore_offset: Option<u64>,
+    /// The argument string as the note writes it.
+    pub args_spec: &'a str,
+    pub args: Vec<UsdtArgJson<'a>>,
+    /// Why the argument string does not parse; null when it does.
+    pub args_error: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsdtArgJson<'a> {
+    pub text: &'a str,
+    pub size: u8,
+    pub signed: bool,
+    pub float: bool,
+    /// The operand in words: `register rdi (edi)`, `memory at rbx-80`.
+    pub operand: &'a str,
+    /// Why libbpf would not read it; null when it would.
+    pub libbpf_limitation: Option<&'a str>,
+}

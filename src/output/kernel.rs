@@ -191,67 +191,6 @@ fn sec_lines(view: &FunctionView<'_>, signature: &Signature) -> Vec<String> {
     }
 }
 
-/// What `show` knows about a user-space function.
-#[derive(Debug)]
-pub struct UserFunctionView<'a> {
-    pub probe: &'a str,
-    pub kind: ProbeKind,
-    pub path: &'a str,
-    pub name: &'a str,
-    pub address: u64,
-    pub size: u64,
-    pub file_offset: Option<u64>,
-    pub ifunc: bool,
-}
-
-/// `show uprobe:PATH:FUNC`: where the function is and how to attach.
-pub fn write_user_function(
-    out: &mut dyn Write,
-    point: &UserFunctionView<'_>,
-    style: Style,
-) -> io::Result<()> {
-    writeln!(out, "{}", style.bold(&printable(point.probe)))?;
-    writeln!(out, "  file         {}", printable(point.path))?;
-    writeln!(
-        out,
-        "  address      {:#x} ({} bytes)",
-        point.address, point.size
-    )?;
-    match point.file_offset {
-        Some(offset) => writeln!(
-            out,
-            "  file offset  {offset:#x}   (what the kernel's uprobe API attaches to)"
-        )?,
-        None => writeln!(
-            out,
-            "  file offset  none: the address is in no PT_LOAD segment, so nothing can attach"
-        )?,
-    }
-    if point.ifunc {
-        writeln!(
-            out,
-            "  ifunc        an IFUNC resolver: it runs once when the symbol is bound, not on \
-             every call; probe the implementation it picks instead"
-        )?;
-    }
-    writeln!(
-        out,
-        "  arguments    not known: DWARF is not read yet (arg0.. in bpftrace, PT_REGS_PARMn in libbpf)"
-    )?;
-    writeln!(out)?;
-    let (section, handler) = match point.kind {
-        ProbeKind::Uretprobe => ("uretprobe", "BPF_URETPROBE(handler, long ret)"),
-        _ => ("uprobe", "BPF_UPROBE(handler)"),
-    };
-    writeln!(
-        out,
-        "  SEC(\"{section}/{}:{}\") int {handler}",
-        printable(point.path),
-        printable(point.name)
-    )?;
-    Ok(())
-}
-
 /// `show struct:NAME`: members with offsets and sizes, like pahole;
 /// anonymous struct and union members are expanded in place.
 pub fn write_type(

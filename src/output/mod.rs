@@ -5,6 +5,7 @@ pub mod c;
 pub mod json;
 pub mod kernel;
 pub mod text;
+pub mod user;
 
 use std::io::IsTerminal;
 
