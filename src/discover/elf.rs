@@ -6,6 +6,7 @@
 //! the 150,000 symbols of a 98 MB binary copies no section. A file that is
 //! truncated while mapped can still fault; every ELF reader shares that risk.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader, SectionHeader, Sym};
-use object::Endianness;
+use object::{Endianness, Object, ObjectSection};
 
 use super::DiscoverError;
 
@@ -211,6 +212,33 @@ impl ElfImage {
                 .contains(&address)
                 .then(|| address - start + offset)
         })
+    }
+
+    /// The contents of section `name`, decompressed when it is compressed
+    /// (`SHF_COMPRESSED`, or GNU's older `.zdebug_*` for a `.debug_*` name);
+    /// `None` when the file has no such section. Uncompressed sections are
+    /// borrowed from the map.
+    pub fn section_data(&self, name: &str) -> Result<Option<Cow<'_, [u8]>>, DiscoverError> {
+        let file = self.parse()?;
+        let Some(section) = file.section_by_name(name) else {
+            return Ok(None);
+        };
+        section
+            .uncompressed_data()
+            .map(Some)
+            .map_err(|e| invalid(&self.path, format_args!("section {name}: {e}")))
+    }
+
+    /// The GNU build ID (`NT_GNU_BUILD_ID` note): what names the file's
+    /// separate debug file under `/usr/lib/debug/.build-id/`.
+    pub fn build_id(&self) -> Option<&[u8]> {
+        self.parse().ok()?.build_id().ok().flatten()
+    }
+
+    /// `.gnu_debuglink`: the separate debug file's name and the CRC-32 of
+    /// its contents.
+    pub fn debuglink(&self) -> Option<(&[u8], u32)> {
+        self.parse().ok()?.gnu_debuglink().ok().flatten()
     }
 }
 
