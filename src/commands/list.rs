@@ -15,7 +15,7 @@ use super::{
 use crate::discover::kernel_functions::{FunctionIndex, KprobeSupport};
 use crate::discover::tracepoints::FormatReader;
 use crate::error::Error;
-use crate::output::{json, text};
+use crate::output::{json, text, user as user_view};
 use crate::parallel;
 use crate::probe::{ProbeKind, ProbePattern, TracepointId};
 
@@ -418,7 +418,13 @@ fn write_user_points(
     verbose: bool,
     io: &mut Io<'_>,
 ) -> Result<(), RunError> {
-    for point in points {
+    // DWARF only for `-v`: plain listing stays a symbol-table read.
+    let params = if verbose && !ctx.json {
+        user::function_params(&ctx.system, points)
+    } else {
+        Vec::new()
+    };
+    for (index, point) in points.iter().enumerate() {
         if ctx.json {
             let entry = json::UserFunctionJson {
                 probe: point.probe_name(),
@@ -443,9 +449,10 @@ fn write_user_points(
             io.out.write_all(point.name.as_bytes())?;
             io.out.write_all(b"\n")?;
         }
+        if let Some(user::UserParams::Known { function, .. }) = params.get(index) {
+            user_view::write_params_verbose(io.out, &function.params)?;
+        }
     }
-    // Arguments come from DWARF, which is not read yet; `-v` adds nothing.
-    let _ = verbose;
     Ok(())
 }
 

@@ -399,6 +399,16 @@ fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<
         return Ok(());
     }
     let probe = point.probe_name();
+    let params = user::function_params(&ctx.system, std::slice::from_ref(point));
+    let params = match &params[0] {
+        user::UserParams::Known { function, from } => user_view::ParamsView::Known {
+            return_type: &function.return_type,
+            params: &function.params,
+            inlined_only: function.inlined_only,
+            from,
+        },
+        user::UserParams::Unknown(why) => user_view::ParamsView::Unknown(why),
+    };
     let view = user_view::UserFunctionView {
         probe: &probe,
         kind: point.kind,
@@ -408,6 +418,7 @@ fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<
         size: point.size,
         file_offset: point.file_offset,
         ifunc: point.ifunc,
+        params,
     };
     user_view::write_user_function(io.out, &view, ctx.style)?;
     Ok(())

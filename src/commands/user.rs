@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use crate::discover::dwarf::{self, DwarfFunction};
 use crate::discover::elf::ElfImage;
 use crate::discover::target::{self, Resolved};
 use crate::error::Error;
@@ -95,6 +96,70 @@ pub fn function_points(
             file_offset: image.file_offset(f.address),
         })
         .collect())
+}
+
+/// Where a point's parameters come from: its DWARF signature, or why
+/// there is none.
+#[derive(Debug, Clone)]
+pub enum UserParams {
+    Known {
+        function: DwarfFunction,
+        /// The file the DWARF was read from (the point's own, or its
+        /// separate debug file).
+        from: String,
+    },
+    /// Why not: no debug info, or the debug info does not describe it.
+    Unknown(String),
+}
+
+/// The DWARF parameters of each point, in order. Points of one file share
+/// one read of its DWARF, and only the compilation units that cover them
+/// are parsed. A file whose DWARF cannot be read gives `Unknown` with the
+/// reason rather than failing the listing.
+pub fn function_params(system: &System, points: &[UserPoint]) -> Vec<UserParams> {
+    let mut params = Vec::with_capacity(points.len());
+    let mut start = 0;
+    while start < points.len() {
+        let path = &points[start].path;
+        let end = start
+            + points[start..]
+                .iter()
+                .take_while(|p| Rc::ptr_eq(&p.path, path) || p.path == *path)
+                .count();
+        let group = &points[start..end];
+        let read = ElfImage::open(std::path::Path::new(&**path)).and_then(|image| {
+            dwarf::with_dwarf(&image, system.root(), |reader| {
+                let from = reader.path().display().to_string();
+                Ok(group
+                    .iter()
+                    .map(|point| match reader.function(&point.name, point.address) {
+                        Ok(Some(function)) => UserParams::Known {
+                            function,
+                            from: from.clone(),
+                        },
+                        Ok(None) => UserParams::Unknown(format!(
+                            "{from} has DWARF, but none for a function at {:#x}",
+                            point.address
+                        )),
+                        Err(e) => UserParams::Unknown(e.to_string()),
+                    })
+                    .collect::<Vec<_>>())
+            })
+        });
+        match read {
+            Ok(Some(found)) => params.extend(found),
+            Ok(None) => params.extend(group.iter().map(|_| {
+                UserParams::Unknown(
+                    "no DWARF in the file, and no separate debug file (by build ID or \
+                     .gnu_debuglink)"
+                        .into(),
+                )
+            })),
+            Err(e) => params.extend(group.iter().map(|_| UserParams::Unknown(e.to_string()))),
+        }
+        start = end;
+    }
+    params
 }
 
 /// One USDT probe: `provider:name` in one file, with every call site.

@@ -3,6 +3,7 @@
 //! that turns files into the typed values of `crate::format`.
 
 pub mod btf;
+pub mod dwarf;
 pub mod elf;
 pub mod kallsyms;
 pub mod kernel_functions;

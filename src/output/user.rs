@@ -17,6 +17,35 @@ pub struct UserFunctionView<'a> {
     pub size: u64,
     pub file_offset: Option<u64>,
     pub ifunc: bool,
+    pub params: ParamsView<'a>,
+}
+
+/// A user-space function's parameters, as far as DWARF tells.
+#[derive(Debug, Clone, Copy)]
+pub enum ParamsView<'a> {
+    Known {
+        return_type: &'a str,
+        /// `(name, C type)` in order.
+        params: &'a [(String, String)],
+        inlined_only: bool,
+        /// The file the DWARF came from.
+        from: &'a str,
+    },
+    /// Why they are not known.
+    Unknown(&'a str),
+}
+
+/// `list -v`: one `    TYPE NAME` line per parameter, as `bpftrace -lv`
+/// prints a uprobe's DWARF arguments.
+pub fn write_params_verbose(out: &mut dyn Write, params: &[(String, String)]) -> io::Result<()> {
+    for (name, ty) in params {
+        if name.is_empty() {
+            writeln!(out, "    {}", printable(ty))?;
+        } else {
+            writeln!(out, "    {} {}", printable(ty), printable(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// `show uprobe:PATH:FUNC`: where the function is and how to attach.
@@ -49,10 +78,36 @@ pub fn write_user_function(
              every call; probe the implementation it picks instead"
         )?;
     }
-    writeln!(
-        out,
-        "  arguments    not known: DWARF is not read yet (arg0.. in bpftrace, PT_REGS_PARMn in libbpf)"
-    )?;
+    match point.params {
+        ParamsView::Known {
+            return_type,
+            params,
+            inlined_only,
+            from,
+        } => {
+            writeln!(out, "  returns      {}", printable(return_type))?;
+            if params.is_empty() {
+                writeln!(out, "  arguments    none")?;
+            }
+            for (index, (name, ty)) in params.iter().enumerate() {
+                let label = if index == 0 { "arguments" } else { "" };
+                writeln!(out, "  {label:<12} {} {}", printable(ty), printable(name))?;
+            }
+            writeln!(out, "  debug info   {}", printable(from))?;
+            if inlined_only {
+                writeln!(
+                    out,
+                    "  inlined      no out-of-line copy starts here in the DWARF; these are the \
+                     source's parameters, which the compiled code may not receive as arguments"
+                )?;
+            }
+        }
+        ParamsView::Unknown(why) => writeln!(
+            out,
+            "  arguments    not known: {} (arg0.. in bpftrace, PT_REGS_PARMn in libbpf)",
+            printable(why)
+        )?,
+    }
     writeln!(out)?;
     let (section, handler) = match point.kind {
         ProbeKind::Uretprobe => ("uretprobe", "BPF_URETPROBE(handler, long ret)"),

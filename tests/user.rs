@@ -1,0 +1,337 @@
+//! uprobe parameters from DWARF: `fixtures/src/uprobe_args.c` built with
+//! gcc in every way debug info reaches a file (in the file, in a separate
+//! file found by `.gnu_debuglink` or build ID, compressed as SHF_COMPRESSED
+//! or as GNU `.zdebug_*`), and a live comparison with `bpftrace -lv` on
+//! node's libuv.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{have_tools, probedex, repo_dir, skip};
+
+/// What `list -v` must print under each fixture function. Every line but
+/// the three marked is what bpftrace 0.17 prints too; for those it prints
+/// `<unknown type>*` (it names no function pointer, pointer to array, or
+/// volatile type).
+const EXPECTED: &[(&str, &[&str])] = &[
+    ("add", &["int a", "int b"]),
+    (
+        "greet",
+        &[
+            "const char* name",
+            "long unsigned int count",
+            "counter_t total",
+        ],
+    ),
+    (
+        "shapes",
+        &[
+            "struct point* p",
+            "union value v",
+            "enum color c",
+            "const struct point* q",
+        ],
+    ),
+    ("scale", &["double x", "float y", "_Bool round"]),
+    (
+        "run",
+        // bpftrace: `<unknown type>* raw`.
+        &["callback_t cb", "void (*)(int, ...) raw", "void* ctx"],
+    ),
+    ("sum", &["const int* values", "size_t n"]),
+    (
+        "matrix",
+        // bpftrace: `<unknown type>* m`, `<unknown type>* flag`.
+        &[
+            "int (*)[4] m",
+            "char* const* argv",
+            "volatile unsigned int* flag",
+        ],
+    ),
+    ("nothing", &[]),
+    ("make_point", &["int x", "int y"]),
+    ("hidden", &["int z"]),
+    ("logf_", &["const char* fmt"]),
+    ("main", &["int argc", "char** argv"]),
+];
+
+fn run_tool(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn gcc(output: &Path, extra: &[&str]) -> Result<(), String> {
+    let source = repo_dir().join("fixtures/src/uprobe_args.c");
+    let mut args = vec!["-g", "-O0"];
+    args.extend(extra);
+    let (source, output) = (source.to_str().unwrap(), output.to_str().unwrap());
+    args.extend(["-o", output, source]);
+    run_tool("gcc", &args)
+}
+
+fn build_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("uprobe-args-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `list -v` of every fixture function, as one text.
+fn listed(binary: &Path, root: Option<&Path>) -> String {
+    let mut args = Vec::new();
+    if let Some(root) = root {
+        args.extend(["--root".to_string(), root.display().to_string()]);
+    }
+    args.push("list".into());
+    args.push("-v".into());
+    let shown = match root {
+        Some(root) => Path::new("/").join(binary.strip_prefix(root).unwrap()),
+        None => binary.to_path_buf(),
+    };
+    for (name, _) in EXPECTED {
+        args.push(format!("uprobe:{}:{name}", shown.display()));
+    }
+    let out = probedex(&args);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    out.stdout
+}
+
+fn expected(binary: &Path) -> String {
+    let mut names: Vec<&(&str, &[&str])> = EXPECTED.iter().collect();
+    names.sort_by_key(|(name, _)| *name);
+    let mut text = String::new();
+    for (name, params) in names {
+        text.push_str(&format!("uprobe:{}:{name}\n", binary.display()));
+        for param in *params {
+            text.push_str(&format!("    {param}\n"));
+        }
+    }
+    text
+}
+
+fn check(what: &str, binary: &Path, root: Option<&Path>) {
+    // Under --root, probedex prints the path it read.
+    let actual = listed(binary, root);
+    let wanted = expected(binary);
+    assert!(
+        actual == wanted,
+        "{what}: {}\n--- got ---\n{actual}",
+        common::first_difference(&wanted, &actual)
+    );
+}
+
+#[test]
+fn parameters_from_dwarf_in_the_file() {
+    if !have_tools(&["gcc"], "build the DWARF fixture") {
+        return;
+    }
+    let dir = build_dir("plain");
+    let binary = dir.join("uprobe_args");
+    gcc(&binary, &[]).unwrap();
+    check("-g -O0", &binary, None);
+
+    // `show` gives the return type and names the debug file.
+    let out = probedex(["show", &format!("uprobe:{}:make_point", binary.display())]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    for line in [
+        "  returns      struct point",
+        "  arguments    int x",
+        "               int y",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "no {line:?}\n{}",
+            out.describe()
+        );
+    }
+    assert!(out
+        .stdout
+        .contains(&format!("  debug info   {}", binary.display())));
+    let out = probedex(["show", &format!("uprobe:{}:nothing", binary.display())]);
+    assert!(
+        out.stdout
+            .contains("  returns      void\n  arguments    none\n"),
+        "{}",
+        out.describe()
+    );
+
+    // Plain `list` stays a symbol listing.
+    let out = probedex(["list", &format!("uprobe:{}:add", binary.display())]);
+    assert_eq!(out.stdout, format!("uprobe:{}:add\n", binary.display()));
+}
+
+#[test]
+fn parameters_from_compressed_debug_sections() {
+    if !have_tools(&["gcc", "readelf"], "build the compressed-DWARF fixtures") {
+        return;
+    }
+    let dir = build_dir("compressed");
+    for (flag, section) in [("-gz", ".debug_info"), ("-gz=zlib-gnu", ".zdebug_info")] {
+        let binary = dir.join(format!("uprobe_args{}", flag.replace('=', "_")));
+        if let Err(e) = gcc(&binary, &[flag]) {
+            skip(&format!("gcc cannot build with {flag}: {e}"));
+            continue;
+        }
+        let sections = Command::new("readelf")
+            .args(["-SW"])
+            .arg(&binary)
+            .output()
+            .unwrap();
+        let sections = String::from_utf8_lossy(&sections.stdout);
+        let compressed = sections
+            .lines()
+            .find(|l| l.contains(&format!("{section} ")))
+            .unwrap_or_else(|| panic!("{flag}: no {section} in\n{sections}"));
+        if section == ".debug_info" {
+            // SHF_COMPRESSED shows as the `C` flag.
+            assert!(
+                compressed.split_whitespace().any(|w| w.contains('C')),
+                "{compressed}"
+            );
+        }
+        check(flag, &binary, None);
+    }
+}
+
+#[test]
+fn parameters_from_a_separate_debug_file() {
+    if !have_tools(&["gcc", "objcopy"], "build the separate-debug fixtures") {
+        return;
+    }
+    let dir = build_dir("separate");
+    let full = dir.join("full");
+    gcc(&full, &[]).unwrap();
+    let debug = dir.join("uprobe_args.debug");
+    let stripped = dir.join("uprobe_args");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    run_tool(
+        "objcopy",
+        &["--only-keep-debug", &path(&full), &path(&debug)],
+    )
+    .unwrap();
+    run_tool(
+        "objcopy",
+        &[
+            "--strip-debug",
+            &format!("--add-gnu-debuglink={}", path(&debug)),
+            &path(&full),
+            &path(&stripped),
+        ],
+    )
+    .unwrap();
+
+    // .gnu_debuglink, beside the file.
+    check("debuglink beside", &stripped, None);
+
+    // .gnu_debuglink, in .debug/ beside the file.
+    let beside = dir.join("dotdebug");
+    std::fs::create_dir_all(beside.join(".debug")).unwrap();
+    std::fs::copy(&stripped, beside.join("uprobe_args")).unwrap();
+    std::fs::copy(&debug, beside.join(".debug/uprobe_args.debug")).unwrap();
+    check("debuglink in .debug/", &beside.join("uprobe_args"), None);
+
+    // Under --root: .gnu_debuglink in /usr/lib/debug/<dir>/, and the
+    // build ID in /usr/lib/debug/.build-id/.
+    let image = probedex::discover::elf::ElfImage::open(&stripped).unwrap();
+    let id: String = image
+        .build_id()
+        .expect("gcc links with a build ID on Debian")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for (how, place) in [
+        (
+            "debug directory",
+            "usr/lib/debug/opt/app/uprobe_args.debug".to_string(),
+        ),
+        (
+            "build ID",
+            format!("usr/lib/debug/.build-id/{}/{}.debug", &id[..2], &id[2..]),
+        ),
+    ] {
+        let root = dir.join(how.replace(' ', "-"));
+        std::fs::create_dir_all(root.join("opt/app")).unwrap();
+        std::fs::copy(&stripped, root.join("opt/app/uprobe_args")).unwrap();
+        let place = root.join(place);
+        std::fs::create_dir_all(place.parent().unwrap()).unwrap();
+        std::fs::copy(&debug, &place).unwrap();
+        check(how, &root.join("opt/app/uprobe_args"), Some(&root));
+        let found = probedex::discover::dwarf::debug_file_under(
+            &probedex::discover::elf::ElfImage::open(&root.join("opt/app/uprobe_args")).unwrap(),
+            &root,
+        );
+        assert_eq!(found.as_deref(), Some(place.as_path()), "{how}");
+    }
+
+    // No debug file anywhere: no parameters, and `show` says why.
+    let alone = dir.join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(&stripped, alone.join("uprobe_args")).unwrap();
+    let target = format!("uprobe:{}:add", alone.join("uprobe_args").display());
+    let out = probedex(["list", "-v", &target]);
+    assert_eq!(out.stdout, format!("{target}\n"), "{}", out.describe());
+    let out = probedex(["show", &target]);
+    assert!(
+        out.stdout.contains("arguments    not known: no DWARF"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn node_libuv_matches_bpftrace() {
+    let node = Path::new("/usr/bin/node");
+    if !node.is_file() {
+        // Not a failure under CI: node is an input on this machine kind,
+        // not something the project installs.
+        skip("no /usr/bin/node: cannot compare libuv's DWARF parameters with bpftrace");
+        return;
+    }
+    if common::on_path("bpftrace").is_none() {
+        skip("bpftrace not installed: cannot compare node's libuv parameters with it");
+        return;
+    }
+    let pattern = "uprobe:/usr/bin/node:uv_fs_open";
+    let bpftrace = match Command::new("bpftrace").args(["-lv", pattern]).output() {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        Ok(out) => {
+            skip(&format!(
+                "bpftrace -lv {pattern} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            return;
+        }
+        Err(e) => {
+            skip(&format!("cannot run bpftrace: {e}"));
+            return;
+        }
+    };
+    let out = probedex(["list", "-v", pattern]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    assert_eq!(
+        out.stdout,
+        bpftrace,
+        "{}",
+        common::first_difference(&bpftrace, &out.stdout)
+    );
+    assert!(
+        out.stdout.contains("    const char* path\n"),
+        "{}",
+        out.stdout
+    );
+}
