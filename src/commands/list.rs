@@ -67,8 +67,9 @@ pub(super) fn run(
             Some((kind, points))
         })
         .collect();
-    let mut user_sections: Vec<(ProbeKind, Vec<UserPoint>)> = Vec::new();
     let mut usdt: Vec<UsdtProbe> = Vec::new();
+    // The files stay open (mapped) while their points borrow names from them.
+    let mut targets = Vec::new();
     for (text, pattern) in pattern_texts.iter().zip(&patterns) {
         let Some(kind) = pattern.kind().filter(|k| k.is_user()) else {
             continue;
@@ -77,7 +78,12 @@ pub(super) fn run(
             usdt.extend(user::usdt_probes(&ctx.system, text, pattern)?);
             continue;
         }
-        let points = user::function_points(&ctx.system, kind, text, pattern)?;
+        targets.push(user::open_target(&ctx.system, kind, text, pattern)?);
+    }
+    let mut user_sections: Vec<(ProbeKind, Vec<UserPoint<'_>>)> = Vec::new();
+    for target in &targets {
+        let kind = target.kind;
+        let points = user::function_points(target)?;
         match user_sections.iter_mut().find(|(k, _)| *k == kind) {
             // A second pattern of the same kind: merge, then re-sort.
             Some((_, existing)) => {
@@ -414,7 +420,7 @@ fn write_usdt(
 
 fn write_user_points(
     ctx: &Context,
-    points: &[UserPoint],
+    points: &[UserPoint<'_>],
     verbose: bool,
     io: &mut Io<'_>,
 ) -> Result<(), RunError> {
@@ -429,8 +435,8 @@ fn write_user_points(
             let entry = json::UserFunctionJson {
                 probe: point.probe_name(),
                 kind: point.kind.name(),
-                path: &point.path,
-                name: &point.name,
+                path: point.path,
+                name: point.name,
                 address: point.address,
                 size: point.size,
                 file_offset: point.file_offset,

@@ -143,7 +143,8 @@ pub(super) fn run(
             Target::Probe(text, pattern) if pattern.kind().is_some_and(|k| k.is_user()) => {
                 let kind = pattern.kind().expect("a user kind");
                 // `show` names one function: let `.part.N` pieces through.
-                let points = user::function_points(&ctx.system, kind, text, pattern)?;
+                let target = user::open_target(&ctx.system, kind, text, pattern)?;
+                let points = user::function_points(&target)?;
                 if points.is_empty() {
                     return Err(Error::nothing_matched(format!(
                         "{text}: no such function in the file's symbol tables"
@@ -382,13 +383,13 @@ fn function_notes(
     notes
 }
 
-fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<(), RunError> {
+fn show_user_point(ctx: &Context, point: &UserPoint<'_>, io: &mut Io<'_>) -> Result<(), RunError> {
     if ctx.json {
         let entry = json::UserFunctionJson {
             probe: point.probe_name(),
             kind: point.kind.name(),
-            path: &point.path,
-            name: &point.name,
+            path: point.path,
+            name: point.name,
             address: point.address,
             size: point.size,
             file_offset: point.file_offset,
@@ -412,8 +413,8 @@ fn show_user_point(ctx: &Context, point: &UserPoint, io: &mut Io<'_>) -> Result<
     let view = user_view::UserFunctionView {
         probe: &probe,
         kind: point.kind,
-        path: &point.path,
-        name: &point.name,
+        path: point.path,
+        name: point.name,
         address: point.address,
         size: point.size,
         file_offset: point.file_offset,

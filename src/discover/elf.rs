@@ -18,16 +18,6 @@ use object::{Endianness, Object, ObjectSection};
 
 use super::DiscoverError;
 
-/// The first 16 bytes of a name, big-endian and zero-padded: ordering by it
-/// agrees with ordering by the names wherever two keys differ.
-fn name_prefix(name: &str) -> u128 {
-    let mut key = [0u8; 16];
-    for (slot, byte) in key.iter_mut().zip(name.as_bytes()) {
-        *slot = *byte;
-    }
-    u128::from_be_bytes(key)
-}
-
 /// A mapped ELF file.
 #[derive(Debug)]
 pub struct ElfImage {
@@ -49,6 +39,8 @@ pub struct ElfFunction<'a> {
     /// implementation at load time, so a uprobe on it fires once per
     /// resolution, not per call.
     pub ifunc: bool,
+    /// Read from `.dynsym` (else `.symtab`).
+    pub from_dynsym: bool,
 }
 
 fn invalid(path: &Path, what: impl std::fmt::Display) -> DiscoverError {
@@ -117,6 +109,16 @@ impl ElfImage {
     /// Every defined FUNC and IFUNC symbol of `.symtab` and `.dynsym`, one
     /// per name (`.symtab`'s first), sorted by name.
     pub fn functions(&self) -> Result<Vec<ElfFunction<'_>>, DiscoverError> {
+        self.functions_matching(|_| true)
+    }
+
+    /// [`Self::functions`] whose name `keep` accepts. Filtering before
+    /// collecting makes an exact name one pass over the symbol tables, with
+    /// nothing to sort (node: 150,000 symbols).
+    pub fn functions_matching(
+        &self,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<ElfFunction<'_>>, DiscoverError> {
         let file = self.parse()?;
         let endian = file.endian();
         let data: &[u8] = &self.map;
@@ -139,10 +141,11 @@ impl ElfImage {
                 let Ok(name) = std::str::from_utf8(name) else {
                     continue;
                 };
-                if name.is_empty() {
+                if name.is_empty() || !keep(name) {
                     continue;
                 }
                 functions.push(ElfFunction {
+                    from_dynsym: table_type == elf::SHT_DYNSYM,
                     name,
                     address: symbol.st_value(endian),
                     size: symbol.st_size(endian),
@@ -150,21 +153,11 @@ impl ElfImage {
                 });
             }
         }
-        // A 16-byte prefix key keeps most comparisons of 150,000 mangled
-        // names (which share long `_ZN...` prefixes) off the mapped string
-        // table; the index keeps `.symtab`'s entry first for a name that is
-        // in both tables.
-        let mut keyed: Vec<(u128, usize, ElfFunction<'_>)> = functions
-            .into_iter()
-            .enumerate()
-            .map(|(index, f)| (name_prefix(f.name), index, f))
-            .collect();
-        keyed.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| a.2.name.cmp(b.2.name))
-                .then(a.1.cmp(&b.1))
-        });
-        let mut functions: Vec<ElfFunction<'_>> = keyed.into_iter().map(|(_, _, f)| f).collect();
+        // In place: a keyed copy for faster comparisons cost 12 MB of peak
+        // memory on node for little time. For a name in both tables,
+        // `.symtab`'s entry sorts first and survives the dedup.
+        functions
+            .sort_unstable_by(|a, b| a.name.cmp(b.name).then(a.from_dynsym.cmp(&b.from_dynsym)));
         functions.dedup_by(|a, b| a.name == b.name);
         Ok(functions)
     }
