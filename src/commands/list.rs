@@ -432,16 +432,7 @@ fn write_user_points(
     };
     for (index, point) in points.iter().enumerate() {
         if ctx.json {
-            let entry = json::UserFunctionJson {
-                probe: point.probe_name(),
-                kind: point.kind.name(),
-                path: point.path,
-                name: point.name,
-                address: point.address,
-                size: point.size,
-                file_offset: point.file_offset,
-                ifunc: point.ifunc,
-            };
+            let entry = point.to_json();
             serde_json::to_writer(&mut *io.out, &entry).map_err(std::io::Error::from)?;
             writeln!(io.out)?;
         } else if point.name.contains(char::is_control) || point.path.contains(char::is_control) {

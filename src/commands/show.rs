@@ -385,16 +385,7 @@ fn function_notes(
 
 fn show_user_point(ctx: &Context, point: &UserPoint<'_>, io: &mut Io<'_>) -> Result<(), RunError> {
     if ctx.json {
-        let entry = json::UserFunctionJson {
-            probe: point.probe_name(),
-            kind: point.kind.name(),
-            path: point.path,
-            name: point.name,
-            address: point.address,
-            size: point.size,
-            file_offset: point.file_offset,
-            ifunc: point.ifunc,
-        };
+        let entry = point.to_json();
         serde_json::to_writer(&mut *io.out, &entry).map_err(std::io::Error::from)?;
         writeln!(io.out)?;
         return Ok(());

@@ -34,6 +34,20 @@ impl UserPoint<'_> {
     pub fn probe_name(&self) -> String {
         format!("{}:{}:{}", self.kind, self.path, self.name)
     }
+
+    /// The JSON object of `list --json` and `show --json`.
+    pub fn to_json(&self) -> json::UserFunctionJson<'_> {
+        json::UserFunctionJson {
+            probe: self.probe_name(),
+            kind: self.kind.name(),
+            path: self.path,
+            name: self.name,
+            address: self.address,
+            size: self.size,
+            file_offset: self.file_offset,
+            ifunc: self.ifunc,
+        }
+    }
 }
 
 /// `PATH` and the name part of a user-space pattern (`uprobe:PATH:NAME`).
