@@ -33,7 +33,7 @@
 #
 # The report goes to stdout; build noise goes to stderr. The measuring is
 # bench/tracepoints.sh's: bench/lib.sh's C runner times one command from
-# fork to reap and reads its own peak RSS from wait4(); Python only runs
+# fork to reap and reads its own peak RSS from wait4(); bench/rounds.py runs
 # the rounds and does the statistics.
 
 set -euo pipefail
@@ -96,10 +96,11 @@ python3 bench.py   -> prints the report from "-- outputs --" on; exit 0 or 1
 import difflib
 import os
 import re
-import signal
-import statistics
 import subprocess
 import sys
+
+import rounds
+from rounds import how_it_ended
 
 env = os.environ
 RUNNER, PD, BPFTRACE = env["RUNNER"], env["PROBEDEX"], env.get("BPFTRACE", "")
@@ -124,16 +125,6 @@ CONTENDERS = [
 # Without bpftrace its rows are left out.
 CONTENDERS = [c for c in CONTENDERS if c[2][0]]
 LABEL = {key: label for key, label, _, _ in CONTENDERS}
-
-
-def how_it_ended(code):
-    """'exit N' or 'killed by SIGNAME' from a subprocess returncode."""
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit {code}"
 
 
 def err_line(text):
@@ -406,60 +397,12 @@ def outputs():
 
 # --- benchmark -------------------------------------------------------------------
 
-def run_once(argv):
-    """One measured run: (wall ns, peak RSS KiB, exit code, its stderr)."""
-    p = subprocess.run([RUNNER, *argv], capture_output=True, text=True)
-    if p.returncode != 0 or len(p.stdout.split()) != 3:
-        sys.exit(f"user.sh: runner failed for {argv}: {p.stderr.strip()}")
-    ns, rss, code = (int(x) for x in p.stdout.split())
-    return ns, rss, code, p.stderr
-
-
 def bench(failed):
     timed = [c for c in CONTENDERS if not failed[c[0]]]
-    samples = {key: [] for key, _, _, _ in timed}
-    lost = {}  # key -> why it stopped being timed
-
-    def one(key, argv, when, keep=True):
-        if key in lost:
-            return
-        ns, rss, code, err = run_once(argv)
-        if code != 0:
-            # The runner reports death by signal N as 128 + N, like a shell.
-            ended = how_it_ended(code if code < 128 else -(code - 128))
-            lost[key] = f"{ended} {when}" + (f": {err_line(err)}" if err_line(err) else "")
-        elif keep:
-            samples[key].append((ns, rss))
-
-    for w in range(WARMUP):
-        for key, _, argv, _ in timed:
-            one(key, argv, f"in warm-up run {w + 1}", keep=False)
-    # Every round runs every contender once; the order rotates by one each
-    # round and is reversed on odd rounds (as bench/tracepoints.sh does).
-    n = len(timed)
-    for r in range(ROUNDS):
-        order = timed[r % n:] + timed[:r % n] if n else []
-        if r % 2:
-            order.reverse()
-        for key, _, argv, _ in order:
-            one(key, argv, f"in round {r + 1}")
-
-    print("-- timings (wall = fork to reap; peak RSS = that command's own, from wait4) --")
-    w = max(len(label) for _, label, _, _ in CONTENDERS)
-    print(f"{'contender':<{w}}  {'median ms':>10}  {'min ms':>9}  {'median peak RSS KiB':>19}")
-    stats = {}
-    for key, label, _, _ in CONTENDERS:
-        why = failed.get(key) or lost.get(key)
-        if why:
-            print(f"{label:<{w}}  {'FAILED':>10}  {'-':>9}  {'-':>19}  ({why})")
-            continue
-        wall = [ns / 1e6 for ns, _ in samples[key]]
-        rss = [kib for _, kib in samples[key]]
-        stats[key] = {"med": statistics.median(wall), "min": min(wall),
-                      "rss": statistics.median(rss)}
-        s = stats[key]
-        print(f"{label:<{w}}  {s['med']:>10.2f}  {s['min']:>9.2f}  {s['rss']:>19,.0f}")
-    print()
+    samples, lost = rounds.timed_rounds(timed, RUNNER, WARMUP, ROUNDS, "user.sh", err_line)
+    shown = CONTENDERS
+    why_not = {key: failed.get(key) or lost.get(key) for key, _, _, _ in shown}
+    stats = rounds.timings_table(shown, samples, why_not)
     return stats, lost
 
 
@@ -573,6 +516,6 @@ echo
 status=0
 RUNNER=$RUNNER PROBEDEX=$PROBEDEX BPFTRACE=$BPFTRACE NODE=$NODE LIBJVM=$LIBJVM FUNC=$FUNC \
 	NODE_SYMS=$tmp/node.syms NODE_SECTIONS=$tmp/node.sections JVM_NOTES=$tmp/jvm.notes \
-	ROUNDS=$ROUNDS WARMUP=$WARMUP python3 "$tmp/bench.py" || status=$?
+	ROUNDS=$ROUNDS WARMUP=$WARMUP PYTHONPATH=$repo/bench python3 "$tmp/bench.py" || status=$?
 [[ $status -le 1 ]] || die 2 "the benchmark itself failed (exit $status)"
 exit "$status"
