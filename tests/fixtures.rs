@@ -20,7 +20,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{check_file, first_difference, is_root, probedex, repo_dir, skip, updating, Run};
+use common::{
+    assert_golden, check_golden_run, first_difference, is_root, probedex, repo_dir, skip, updating,
+    Run,
+};
 
 const CENTOS: &str = "centos8-linux5.10";
 const CORNER: &str = "corner";
@@ -249,26 +252,17 @@ fn all_cases() -> Vec<Case> {
 fn check_cases(cases: &[Case]) {
     let mut failures = Vec::new();
     for case in cases {
+        let paths = [case.stdout_path(), case.stderr_path()];
         let run = case.run();
-        if run.code != case.code {
-            failures.push(format!(
-                "{}: exit code {} (expected {})\n{}",
-                case.name,
-                run.code,
-                case.code,
-                run.describe()
-            ));
-        }
-        check_file(&case.stdout_path(), &run.stdout, &mut failures);
-        check_file(&case.stderr_path(), &run.stderr, &mut failures);
+        check_golden_run(
+            &case.name,
+            &run,
+            case.code,
+            [&paths[0], &paths[1]],
+            &mut failures,
+        );
     }
-    assert!(
-        failures.is_empty(),
-        "{} golden mismatch(es); if the new output is right, run \
-         `PROBEDEX_UPDATE=1 cargo test --test fixtures` and review the diff:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert_golden(&failures, "fixtures");
 }
 
 #[test]

@@ -30,8 +30,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use common::{
-    check_file, have_tools, is_ci, live_system_available, probedex, probedex_with, repo_dir, skip,
-    updating, Run,
+    assert_golden, check_golden_run, have_tools, is_ci, live_system_available, probedex,
+    probedex_with, repo_dir, skip, updating, Run,
 };
 
 /// Where the mini kernel sits, relative to the directory probedex runs in.
@@ -348,26 +348,17 @@ fn golden_mini_kernel() {
     let mut failures = Vec::new();
     for case in golden_cases() {
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+        let paths = [case.stdout_path(), case.stderr_path()];
         let run = mini.run(&args);
-        if run.code != case.code {
-            failures.push(format!(
-                "{}: exit code {} (expected {})\n{}",
-                case.name,
-                run.code,
-                case.code,
-                run.describe()
-            ));
-        }
-        check_file(&case.stdout_path(), &run.stdout, &mut failures);
-        check_file(&case.stderr_path(), &run.stderr, &mut failures);
+        check_golden_run(
+            &case.name,
+            &run,
+            case.code,
+            [&paths[0], &paths[1]],
+            &mut failures,
+        );
     }
-    assert!(
-        failures.is_empty(),
-        "{} golden mismatch(es); if the new output is right, run \
-         `PROBEDEX_UPDATE=1 cargo test --test kernel` and review the diff:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert_golden(&failures, "kernel");
 }
 
 /// Every file in fixtures/golden/kernel-mini belongs to a case.

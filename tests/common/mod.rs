@@ -200,6 +200,37 @@ pub fn check_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
     }
 }
 
+/// Checks one golden case's run: its exit code (written in the test, so an
+/// update cannot bless it) and its stdout and stderr files.
+pub fn check_golden_run(
+    name: &str,
+    run: &Run,
+    code: i32,
+    [stdout, stderr]: [&Path; 2],
+    failures: &mut Vec<String>,
+) {
+    if run.code != code {
+        failures.push(format!(
+            "{name}: exit code {} (expected {code})\n{}",
+            run.code,
+            run.describe()
+        ));
+    }
+    check_file(stdout, &run.stdout, failures);
+    check_file(stderr, &run.stderr, failures);
+}
+
+/// Fails with every golden mismatch and the command that blesses new output.
+pub fn assert_golden(failures: &[String], test: &str) {
+    assert!(
+        failures.is_empty(),
+        "{} golden mismatch(es); if the new output is right, run \
+         `PROBEDEX_UPDATE=1 cargo test --test {test}` and review the diff:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
 /// The first `name` on PATH that is an executable file.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
