@@ -294,7 +294,7 @@ fn syscall_arguments_report_their_declared_size() {
 
 use std::path::Path;
 
-use common::{is_ci, probedex_with, repo_dir, skip};
+use common::{build_mini_kernel, is_ci, probedex_with, repo_dir, skip};
 use serde_json::Value;
 
 /// One line of `list --json` for fentry/fexit/kprobe/kretprobe/rawtracepoint.
@@ -628,57 +628,9 @@ fn show_type(dir: &Path, global: &[&str], spec: &str) -> TypeDetail {
     detail
 }
 
-/// The mini kernel of fixtures/btf + fixtures/kernel-mini, built in a
-/// scratch directory as tests/kernel.rs builds it; None (skipped, with the
-/// reason printed) when gcc, pahole or objcopy is missing outside CI.
-fn mini_kernel() -> Option<tempfile::TempDir> {
-    let missing: Vec<&str> = ["gcc", "pahole", "objcopy"]
-        .into_iter()
-        .filter(|tool| {
-            !std::process::Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .collect();
-    if !missing.is_empty() {
-        let reason = format!(
-            "{} not installed: cannot build the mini kernel",
-            missing.join(", ")
-        );
-        assert!(!is_ci(), "CI=true but {reason}");
-        skip(&reason);
-        return None;
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("json-kernel-mini-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    let root = scratch.path().join("fixtures/kernel-mini");
-    std::fs::create_dir_all(root.parent().unwrap()).unwrap();
-    let copied = std::process::Command::new("cp")
-        .arg("-R")
-        .arg(repo_dir().join("fixtures/kernel-mini"))
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(copied.success(), "cp -R fixtures/kernel-mini: {copied}");
-    let built = std::process::Command::new("bash")
-        .arg(repo_dir().join("fixtures/btf/build.sh"))
-        .arg(&root)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "build.sh: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    Some(scratch)
-}
-
 #[test]
 fn mini_kernel_json_follows_the_schema() {
-    let Some(scratch) = mini_kernel() else {
+    let Some(scratch) = build_mini_kernel("json-kernel-mini-") else {
         return;
     };
     let dir = scratch.path();

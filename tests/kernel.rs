@@ -30,8 +30,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use common::{
-    assert_golden, check_golden_run, have_tools, is_ci, live_system_available, probedex,
-    probedex_with, repo_dir, skip, updating, Run,
+    assert_golden, build_mini_kernel, check_golden_run, copy_tree, have_tools, is_ci,
+    live_system_available, probedex, probedex_with, repo_dir, skip, updating, Run,
 };
 
 /// Where the mini kernel sits, relative to the directory probedex runs in.
@@ -39,19 +39,6 @@ const ROOT: &str = "fixtures/kernel-mini";
 
 // ---------------------------------------------------------------------------
 // The mini kernel
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap();
-        let (src, dest) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dest);
-        } else {
-            fs::copy(&src, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
-        }
-    }
-}
 
 /// A scratch directory holding `fixtures/kernel-mini` with its BTF built.
 struct MiniKernel {
@@ -61,27 +48,7 @@ struct MiniKernel {
 impl MiniKernel {
     /// None when the build tools are missing (and this is not CI).
     fn build() -> Option<MiniKernel> {
-        if !have_tools(&["gcc", "pahole", "objcopy"], "build the mini kernel's BTF") {
-            return None;
-        }
-        let scratch = tempfile::Builder::new()
-            .prefix("kernel-mini-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("create a directory in CARGO_TARGET_TMPDIR");
-        let mini = MiniKernel { scratch };
-        copy_tree(&repo_dir().join(ROOT), &mini.root());
-        let out = Command::new("bash")
-            .arg(repo_dir().join("fixtures/btf/build.sh"))
-            .arg(mini.root())
-            .output()
-            .expect("run bash fixtures/btf/build.sh");
-        assert!(
-            out.status.success(),
-            "build.sh failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Some(mini)
+        build_mini_kernel("kernel-mini-").map(|scratch| MiniKernel { scratch })
     }
 
     fn dir(&self) -> &Path {

@@ -231,6 +231,48 @@ pub fn assert_golden(failures: &[String], test: &str) {
     );
 }
 
+/// Copies the directory tree `from` to `to`, files and directories only.
+pub fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let (src, dest) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dest);
+        } else {
+            fs::copy(&src, &dest).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+        }
+    }
+}
+
+/// A scratch directory (named PREFIX..., under CARGO_TARGET_TMPDIR) holding
+/// `fixtures/kernel-mini` with its BTF built by fixtures/btf/build.sh, so
+/// `--root fixtures/kernel-mini` works from it. None (skipped, with the
+/// reason printed) when gcc, pahole or objcopy is missing outside CI.
+pub fn build_mini_kernel(prefix: &str) -> Option<tempfile::TempDir> {
+    if !have_tools(&["gcc", "pahole", "objcopy"], "build the mini kernel's BTF") {
+        return None;
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create a directory in CARGO_TARGET_TMPDIR");
+    let root = scratch.path().join("fixtures/kernel-mini");
+    copy_tree(&repo_dir().join("fixtures/kernel-mini"), &root);
+    let out = Command::new("bash")
+        .arg(repo_dir().join("fixtures/btf/build.sh"))
+        .arg(&root)
+        .output()
+        .expect("run bash fixtures/btf/build.sh");
+    assert!(
+        out.status.success(),
+        "build.sh failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(scratch)
+}
+
 /// The first `name` on PATH that is an executable file.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
