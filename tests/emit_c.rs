@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{live_system_available, probedex, repo_dir, skip};
+use common::{have_tools, live_system_available, probedex, repo_dir};
 
 /// `(name, offset, size)` of every field in a format file, from the raw text.
 fn raw_fields(format_text: &str) -> Vec<(String, u64, u64)> {
@@ -113,7 +113,7 @@ fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
     );
     std::fs::write(&source, c).unwrap();
     compile(&["gcc", "-std=gnu11", "-c", "-o", "/dev/null"], &source);
-    if which("clang") {
+    if have_tools(&["clang"], "compile the structs for the BPF target") {
         // <linux/types.h> includes <asm/types.h>, which lives in the host's
         // multiarch directory; BPF builds add it the same way.
         let multiarch = Command::new("gcc")
@@ -137,8 +137,6 @@ fn check_tree(root_args: &[&str], tracefs: &Path, work: &Path) -> usize {
             ],
             &source,
         );
-    } else {
-        skip("clang not installed: did not compile for the BPF target");
     }
     checked
 }
@@ -162,13 +160,6 @@ fn compile(command: &[&str], source: &Path) {
         source.display(),
         errors.join("\n")
     );
-}
-
-fn which(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn work_dir(name: &str) -> PathBuf {

@@ -182,6 +182,10 @@ fn parameters_from_compressed_debug_sections() {
     for (flag, section) in [("-gz", ".debug_info"), ("-gz=zlib-gnu", ".zdebug_info")] {
         let binary = dir.join(format!("uprobe_args{}", flag.replace('=', "_")));
         if let Err(e) = gcc(&binary, &[flag]) {
+            assert!(
+                !common::is_ci(),
+                "CI=true but gcc cannot build with {flag}: {e}"
+            );
             skip(&format!("gcc cannot build with {flag}: {e}"));
             continue;
         }
@@ -300,8 +304,10 @@ fn node_libuv_matches_bpftrace() {
         skip("no /usr/bin/node: cannot compare libuv's DWARF parameters with bpftrace");
         return;
     }
-    if common::on_path("bpftrace").is_none() {
-        skip("bpftrace not installed: cannot compare node's libuv parameters with it");
+    if !have_tools(
+        &["bpftrace"],
+        "compare node's libuv parameters with bpftrace",
+    ) {
         return;
     }
     let pattern = "uprobe:/usr/bin/node:uv_fs_open";
