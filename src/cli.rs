@@ -26,6 +26,12 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
+    /// Show C++ and Rust function names demangled (`ns::Shape::area()`);
+    /// patterns then match the demangled form too. Without it, a pattern
+    /// still matches demangled names when it contains `::`, `(` or `<`.
+    #[arg(long, global = true)]
+    pub demangle: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -78,17 +78,26 @@ pub(super) fn run(
             usdt.extend(user::usdt_probes(&ctx.system, text, pattern)?);
             continue;
         }
-        targets.push(user::open_target(&ctx.system, kind, text, pattern)?);
+        targets.push(user::open_target(
+            &ctx.system,
+            kind,
+            text,
+            pattern,
+            ctx.demangle,
+        )?);
     }
     let mut user_sections: Vec<(ProbeKind, Vec<UserPoint<'_>>)> = Vec::new();
     for target in &targets {
         let kind = target.kind;
-        let points = user::function_points(target)?;
+        let points =
+            user::function_points(target, user::Names::for_output(ctx.demangle, ctx.json))?;
         match user_sections.iter_mut().find(|(k, _)| *k == kind) {
             // A second pattern of the same kind: merge, then re-sort.
             Some((_, existing)) => {
                 existing.extend(points);
-                existing.sort_by(|a, b| (&a.path, &a.name).cmp(&(&b.path, &b.name)));
+                existing.sort_by(|a, b| {
+                    (&a.path, a.shown_name(), &a.name).cmp(&(&b.path, b.shown_name(), &b.name))
+                });
                 existing.dedup_by(|a, b| a.path == b.path && a.name == b.name);
             }
             // One file's points come sorted by name.
@@ -425,17 +434,19 @@ fn write_user_points(
     io: &mut Io<'_>,
 ) -> Result<(), RunError> {
     // DWARF only for `-v`: plain listing stays a symbol-table read.
-    let params = if verbose && !ctx.json {
+    let params = if verbose {
         user::function_params(&ctx.system, points)
     } else {
         Vec::new()
     };
     for (index, point) in points.iter().enumerate() {
         if ctx.json {
-            let entry = point.to_json();
+            let entry = point.to_json(params.get(index));
             serde_json::to_writer(&mut *io.out, &entry).map_err(std::io::Error::from)?;
             writeln!(io.out)?;
-        } else if point.name.contains(char::is_control) || point.path.contains(char::is_control) {
+        } else if point.shown_name().contains(char::is_control)
+            || point.path.contains(char::is_control)
+        {
             writeln!(io.out, "{}", text::printable(&point.probe_name()))?;
         } else {
             // 150,000 names: written as bytes, not through a String each.
@@ -443,10 +454,12 @@ fn write_user_points(
             io.out.write_all(b":")?;
             io.out.write_all(point.path.as_bytes())?;
             io.out.write_all(b":")?;
-            io.out.write_all(point.name.as_bytes())?;
+            io.out.write_all(point.shown_name().as_bytes())?;
             io.out.write_all(b"\n")?;
         }
-        if let Some(user::UserParams::Known { function, .. }) = params.get(index) {
+        if let (false, Some(user::UserParams::Known { function, .. })) =
+            (ctx.json, params.get(index))
+        {
             user_view::write_params_verbose(io.out, &function.params)?;
         }
     }

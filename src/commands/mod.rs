@@ -80,6 +80,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
     let ctx = Context {
         system,
         json: cli.json,
+        demangle: cli.demangle,
         style: if cli.json {
             Style::plain()
         } else {
@@ -95,6 +96,8 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
 struct Context {
     system: System,
     json: bool,
+    /// `--demangle`: user-space names shown (and matched) demangled.
+    demangle: bool,
     style: Style,
 }
 

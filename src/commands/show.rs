@@ -143,8 +143,10 @@ pub(super) fn run(
             Target::Probe(text, pattern) if pattern.kind().is_some_and(|k| k.is_user()) => {
                 let kind = pattern.kind().expect("a user kind");
                 // `show` names one function: let `.part.N` pieces through.
-                let target = user::open_target(&ctx.system, kind, text, pattern)?;
-                let points = user::function_points(&target)?;
+                let target = user::open_target(&ctx.system, kind, text, pattern, ctx.demangle)?;
+                // `show` always says both names.
+                let names = user::Names::for_output(ctx.demangle, true);
+                let points = user::function_points(&target, names)?;
                 if points.is_empty() {
                     return Err(Error::nothing_matched(format!(
                         "{text}: no such function in the file's symbol tables"
@@ -384,14 +386,14 @@ fn function_notes(
 }
 
 fn show_user_point(ctx: &Context, point: &UserPoint<'_>, io: &mut Io<'_>) -> Result<(), RunError> {
+    let params = user::function_params(&ctx.system, std::slice::from_ref(point));
     if ctx.json {
-        let entry = point.to_json();
+        let entry = point.to_json(params.first());
         serde_json::to_writer(&mut *io.out, &entry).map_err(std::io::Error::from)?;
         writeln!(io.out)?;
         return Ok(());
     }
     let probe = point.probe_name();
-    let params = user::function_params(&ctx.system, std::slice::from_ref(point));
     let params = match &params[0] {
         user::UserParams::Known { function, from } => user_view::ParamsView::Known {
             return_type: &function.return_type,
@@ -406,6 +408,7 @@ fn show_user_point(ctx: &Context, point: &UserPoint<'_>, io: &mut Io<'_>) -> Res
         kind: point.kind,
         path: point.path,
         name: point.name,
+        demangled: point.demangled.as_deref(),
         address: point.address,
         size: point.size,
         file_offset: point.file_offset,

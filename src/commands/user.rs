@@ -9,6 +9,7 @@ use crate::discover::dwarf::{self, DwarfFunction};
 use crate::discover::elf::ElfImage;
 use crate::discover::target::{self, Resolved};
 use crate::error::Error;
+use crate::format::demangle::{demangle, without_parameters, Prefilter};
 use crate::format::usdt::{adjusted_location, adjusted_semaphore, parse_args, parse_stapsdt, Arch};
 use crate::output::{json, user as user_view};
 use crate::probe::{ProbeKind, ProbePattern, Wildcard};
@@ -28,24 +29,39 @@ pub struct UserPoint<'t> {
     pub ifunc: bool,
     /// Where the function starts in the file: what a uprobe attaches to.
     pub file_offset: Option<u64>,
+    /// The C++/Rust demangled name, when asked for and the name is mangled.
+    pub demangled: Option<String>,
+    /// Print the demangled name rather than the symbol (`--demangle`).
+    pub show_demangled: bool,
 }
 
 impl UserPoint<'_> {
-    pub fn probe_name(&self) -> String {
-        format!("{}:{}:{}", self.kind, self.path, self.name)
+    /// The name as printed: demangled when that was asked for and possible.
+    pub fn shown_name(&self) -> &str {
+        match &self.demangled {
+            Some(text) if self.show_demangled => text,
+            _ => self.name,
+        }
     }
 
-    /// The JSON object of `list --json` and `show --json`.
-    pub fn to_json(&self) -> json::UserFunctionJson<'_> {
+    pub fn probe_name(&self) -> String {
+        format!("{}:{}:{}", self.kind, self.path, self.shown_name())
+    }
+
+    /// The JSON object of `list --json` and `show --json`; `params` for
+    /// `-v` and `show`.
+    pub fn to_json<'s>(&'s self, params: Option<&'s UserParams>) -> json::UserFunctionJson<'s> {
         json::UserFunctionJson {
             probe: self.probe_name(),
             kind: self.kind.name(),
             path: self.path,
             name: self.name,
+            demangled: self.demangled.as_deref(),
             address: self.address,
             size: self.size,
             file_offset: self.file_offset,
             ifunc: self.ifunc,
+            signature: params.map(UserParams::to_json),
         }
     }
 }
@@ -74,6 +90,21 @@ pub fn split_target<'p>(
     Ok((path, Wildcard::new(name)))
 }
 
+/// Whether a pattern's name part is written in demangled form, so it must
+/// be matched against demangled names even without `--demangle`.
+/// Demangling every symbol of a big C++ binary costs more than listing it,
+/// so plain patterns (`*`, `uv_*`, `_ZN2v8*`) match mangled names only.
+fn looks_demangled(pattern: &str) -> bool {
+    pattern.contains("::") || pattern.contains('(') || pattern.contains('<')
+}
+
+/// Whether `name`'s demangled form matches: whole (`add(int, int)`) or
+/// without its parameter list (`add`, naming every overload).
+fn demangled_matches(pattern: &Wildcard, name: &str) -> bool {
+    demangle(name)
+        .is_some_and(|text| pattern.matches(&text) || pattern.matches(without_parameters(&text)))
+}
+
 /// `NAME.part.N`; the byte check first, since most names have no `.` and a
 /// substring search per name was 7% of listing node's 150,000 symbols.
 fn is_part_piece(name: &str) -> bool {
@@ -88,6 +119,9 @@ pub struct UserTarget {
     /// The resolved path, as printed.
     pub shown: String,
     pub name: Wildcard,
+    /// Match the name part against demangled names too, for the mangled
+    /// names this filter lets through.
+    pub match_demangled: Option<Prefilter>,
 }
 
 /// Resolves and opens the file of a `uprobe:PATH:NAME` pattern.
@@ -96,8 +130,11 @@ pub fn open_target(
     kind: ProbeKind,
     text: &str,
     pattern: &ProbePattern,
+    demangle_all: bool,
 ) -> Result<UserTarget, Error> {
     let (spec, name) = split_target(text, pattern)?;
+    let match_demangled =
+        (demangle_all || looks_demangled(name.text())).then(|| Prefilter::new(name.text()));
     let (path, _how): (PathBuf, Resolved) =
         target::resolve(system, spec).map_err(|e| Error::from_discover(&e, system.is_live()))?;
     let image = ElfImage::open(&path).map_err(|e| Error::from_discover(&e, system.is_live()))?;
@@ -106,17 +143,47 @@ pub fn open_target(
         image,
         shown: path.display().to_string(),
         name,
+        match_demangled,
     })
 }
 
-/// The uprobe/uretprobe points of one target, sorted by name.
-pub fn function_points(target: &UserTarget) -> Result<Vec<UserPoint<'_>>, Error> {
+/// Which names of user-space functions are worked out and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// Symbols only: plain listing, where demangling would be most of the cost.
+    Symbols,
+    /// Demangled forms too, for JSON; order and display stay the symbols'.
+    AlsoDemangled,
+    /// `--demangle`: demangled names shown and sorted by.
+    Demangled,
+}
+
+impl Names {
+    /// What a command with these flags needs.
+    pub fn for_output(demangle: bool, json: bool) -> Names {
+        match (demangle, json) {
+            (true, _) => Names::Demangled,
+            (false, true) => Names::AlsoDemangled,
+            (false, false) => Names::Symbols,
+        }
+    }
+}
+
+/// The uprobe/uretprobe points of one target, sorted by name (by the
+/// demangled name for [`Names::Demangled`]).
+pub fn function_points(target: &UserTarget, names: Names) -> Result<Vec<UserPoint<'_>>, Error> {
     let name = &target.name;
     let functions = target
         .image
-        .functions_matching(|f| name.matches(f))
+        .functions_matching(|f| {
+            name.matches(f)
+                || target
+                    .match_demangled
+                    .as_ref()
+                    .is_some_and(|filter| filter.may_match(f) && demangled_matches(name, f))
+        })
         .map_err(|e| Error::from_discover(&e, true))?;
-    Ok(functions
+    let mut points: Vec<UserPoint<'_>> = functions
         .iter()
         // bpftrace leaves out GCC's `.part.N` pieces of partially inlined
         // functions (probe_matcher.cpp); listing the same set keeps scripts
@@ -130,8 +197,17 @@ pub fn function_points(target: &UserTarget) -> Result<Vec<UserPoint<'_>>, Error>
             size: f.size,
             ifunc: f.ifunc,
             file_offset: target.image.file_offset(f.address),
+            demangled: match names {
+                Names::Symbols => None,
+                Names::AlsoDemangled | Names::Demangled => demangle(f.name),
+            },
+            show_demangled: names == Names::Demangled,
         })
-        .collect())
+        .collect();
+    if names == Names::Demangled {
+        points.sort_by(|a, b| a.shown_name().cmp(b.shown_name()).then(a.name.cmp(b.name)));
+    }
+    Ok(points)
 }
 
 /// Where a point's parameters come from: its DWARF signature, or why
@@ -146,6 +222,36 @@ pub enum UserParams {
     },
     /// Why not: no debug info, or the debug info does not describe it.
     Unknown(String),
+}
+
+impl UserParams {
+    fn to_json(&self) -> json::UserSignatureJson<'_> {
+        match self {
+            UserParams::Known { function, from } => json::UserSignatureJson {
+                known: true,
+                return_type: Some(&function.return_type),
+                args: function
+                    .params
+                    .iter()
+                    .map(|(name, ty)| json::UserArgJson {
+                        name,
+                        type_text: ty,
+                    })
+                    .collect(),
+                inlined_only: function.inlined_only,
+                debug_info: Some(from),
+                reason: None,
+            },
+            UserParams::Unknown(why) => json::UserSignatureJson {
+                known: false,
+                return_type: None,
+                args: Vec::new(),
+                inlined_only: false,
+                debug_info: None,
+                reason: Some(why),
+            },
+        }
+    }
 }
 
 /// The DWARF parameters of each point, in order. Points of one file share

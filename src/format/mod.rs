@@ -4,6 +4,7 @@
 pub mod btf;
 pub mod btf_c;
 pub mod ctype;
+pub mod demangle;
 pub mod event;
 pub mod ftrace_functions;
 pub mod kallsyms;

@@ -355,7 +355,11 @@ pub struct UserFunctionJson<'a> {
     pub kind: &'static str,
     /// The resolved file.
     pub path: &'a str,
+    /// The symbol, as the file spells it (mangled for C++ and Rust).
     pub name: &'a str,
+    /// The demangled name, for mangled C++ and Rust symbols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demangled: Option<&'a str>,
     /// The symbol's value (virtual address).
     pub address: u64,
     pub size: u64,
@@ -363,6 +367,32 @@ pub struct UserFunctionJson<'a> {
     pub file_offset: Option<u64>,
     /// An IFUNC resolver rather than the function itself.
     pub ifunc: bool,
+    /// `list -v` and `show`: the parameters from DWARF, or why not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<UserSignatureJson<'a>>,
+}
+
+/// A user-space function's DWARF signature.
+#[derive(Debug, Serialize)]
+pub struct UserSignatureJson<'a> {
+    /// Whether debug info describes the function; the rest is empty if not.
+    pub known: bool,
+    pub return_type: Option<&'a str>,
+    /// `{"name", "type"}` in order; `name` is empty for an unnamed parameter.
+    pub args: Vec<UserArgJson<'a>>,
+    /// No out-of-line copy starts at the symbol: the source's parameters.
+    pub inlined_only: bool,
+    /// The file the DWARF was read from (the ELF itself or its debug file).
+    pub debug_info: Option<&'a str>,
+    /// Why the signature is not known.
+    pub reason: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserArgJson<'a> {
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub type_text: &'a str,
 }
 
 /// A USDT probe: `list --json` (sites empty unless `-v`), `list -v --json`

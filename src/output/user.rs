@@ -13,6 +13,8 @@ pub struct UserFunctionView<'a> {
     pub kind: ProbeKind,
     pub path: &'a str,
     pub name: &'a str,
+    /// The C++/Rust demangled name, if the symbol is mangled.
+    pub demangled: Option<&'a str>,
     pub address: u64,
     pub size: u64,
     pub file_offset: Option<u64>,
@@ -56,6 +58,10 @@ pub fn write_user_function(
 ) -> io::Result<()> {
     writeln!(out, "{}", style.bold(&printable(point.probe)))?;
     writeln!(out, "  file         {}", printable(point.path))?;
+    writeln!(out, "  symbol       {}", printable(point.name))?;
+    if let Some(demangled) = point.demangled {
+        writeln!(out, "  demangled    {}", printable(demangled))?;
+    }
     writeln!(
         out,
         "  address      {:#x} ({} bytes)",
