@@ -47,10 +47,10 @@ fn sort_by_name(functions: &mut [ElfFunction<'_>]) {
 pub struct ElfImage {
     pub path: PathBuf,
     map: Mmap,
-    /// `(vaddr, filesz, offset)` of each `PT_LOAD`, read once: mapping
+    /// `(vaddr, filesz, memsz, offset)` of each `PT_LOAD`, read once: mapping
     /// 85,000 symbol addresses re-parsing the headers each time cost more
     /// than reading the symbols.
-    loads: Vec<(u64, u64, u64)>,
+    loads: Vec<(u64, u64, u64, u64)>,
 }
 
 /// A function symbol: what `uprobe:PATH:NAME` names.
@@ -109,7 +109,14 @@ impl ElfImage {
             file.elf_program_headers()
                 .iter()
                 .filter(|p| p.p_type(endian) == elf::PT_LOAD)
-                .map(|p| (p.p_vaddr(endian), p.p_filesz(endian), p.p_offset(endian)))
+                .map(|p| {
+                    (
+                        p.p_vaddr(endian),
+                        p.p_filesz(endian),
+                        p.p_memsz(endian),
+                        p.p_offset(endian),
+                    )
+                })
                 .collect()
         };
         image.loads = loads;
@@ -231,8 +238,21 @@ impl ElfImage {
     /// The file offset of virtual address `address` (what the kernel's
     /// uprobe API and `uprobe_events` take), from the `PT_LOAD` segments.
     pub fn file_offset(&self, address: u64) -> Option<u64> {
-        self.loads.iter().find_map(|&(start, size, offset)| {
+        self.loads.iter().find_map(|&(start, size, _, offset)| {
             (start..start.saturating_add(size))
+                .contains(&address)
+                .then(|| address - start + offset)
+        })
+    }
+
+    /// The offset the kernel's `ref_ctr_offset` wants for a USDT semaphore
+    /// at `address`: like [`Self::file_offset`], but anywhere in a segment's
+    /// memory, since a semaphore may be in `.bss`, past the segment's bytes
+    /// in the file. The kernel maps it back through the segment's mapping,
+    /// as libbpf computes it (`p_memsz`, not `p_filesz`).
+    pub fn memory_file_offset(&self, address: u64) -> Option<u64> {
+        self.loads.iter().find_map(|&(start, _, memory, offset)| {
+            (start..start.saturating_add(memory))
                 .contains(&address)
                 .then(|| address - start + offset)
         })

@@ -298,3 +298,31 @@ pub fn have_tools(tools: &[&str], what: &str) -> bool {
     skip(&reason);
     false
 }
+
+/// True when gcc finds the C header `header` (`sys/sdt.h`) on its include
+/// path; otherwise skips with the reason printed, or under `CI=true` fails.
+/// `package` names what installs it on Debian, for the message. Call it
+/// after `have_tools` has checked for gcc.
+pub fn have_c_header(header: &str, package: &str, what: &str) -> bool {
+    let found = Command::new("gcc")
+        .args([
+            "-E",
+            "-include",
+            header,
+            "-x",
+            "c",
+            "/dev/null",
+            "-o",
+            "/dev/null",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if found {
+        return true;
+    }
+    let reason = format!("<{header}> not found ({package} not installed?): cannot {what}");
+    assert!(!is_ci(), "CI=true but {reason}");
+    skip(&reason);
+    false
+}
