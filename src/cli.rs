@@ -32,6 +32,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demangle: bool,
 
+    /// User-space kinds cover the files this process has mapped (read
+    /// through /proc/PID/root, so containers work). The file part may then
+    /// be a wildcard (`uprobe:*:malloc`), a library name (`uprobe:libc:*`)
+    /// or left out (`uprobe:malloc`); with no pattern, every uprobe and
+    /// USDT probe of the process is listed.
+    #[arg(short = 'p', long = "pid", global = true, value_name = "PID")]
+    pub pid: Option<u32>,
+
     #[command(subcommand)]
     pub command: Command,
 }

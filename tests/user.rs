@@ -171,6 +171,50 @@ fn parameters_from_dwarf_in_the_file() {
     // Plain `list` stays a symbol listing.
     let out = probedex(["list", &format!("uprobe:{}:add", binary.display())]);
     assert_eq!(out.stdout, format!("uprobe:{}:add\n", binary.display()));
+
+    // `list -v --json`: the same parameters as `{"name", "type"}` objects,
+    // and the file they came from.
+    let out = probedex([
+        "list",
+        "-v",
+        "--json",
+        &format!("uprobe:{}:*", binary.display()),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    let objects: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (name, params) in EXPECTED {
+        let object = objects
+            .iter()
+            .find(|o| o["name"] == *name)
+            .unwrap_or_else(|| panic!("no {name} in\n{}", out.stdout));
+        let signature = &object["signature"];
+        assert_eq!(signature["known"], true, "{object}");
+        assert_eq!(signature["debug_info"], binary.display().to_string());
+        let args: Vec<String> = signature["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {}",
+                    a["type"].as_str().unwrap(),
+                    a["name"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(&args, params, "{object}");
+    }
+    // Plain `list --json` carries no signature: no DWARF is read.
+    let out = probedex([
+        "list",
+        "--json",
+        &format!("uprobe:{}:add", binary.display()),
+    ]);
+    assert!(!out.stdout.contains("signature"), "{}", out.describe());
 }
 
 #[test]
@@ -292,6 +336,16 @@ fn parameters_from_a_separate_debug_file() {
         out.stdout.contains("arguments    not known: no DWARF"),
         "{}",
         out.describe()
+    );
+    let out = probedex(["show", "--json", &target]);
+    let object: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(object["signature"]["known"], false, "{object}");
+    assert!(
+        object["signature"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("no DWARF"),
+        "{object}"
     );
 }
 

@@ -25,6 +25,12 @@ pub(super) fn run(
     verbose: bool,
     io: &mut Io<'_>,
 ) -> Result<Outcome, RunError> {
+    // `-p PID` alone: everything user-space in that process.
+    let for_process = ["uprobe:*:*".to_string(), "usdt:*:*".to_string()];
+    let pattern_texts = match (&ctx.process, pattern_texts) {
+        (Some(_), []) => &for_process[..],
+        _ => pattern_texts,
+    };
     let patterns = parse_patterns(pattern_texts)?;
     check_supported(&patterns)?;
     let kinds = selected_kinds(&patterns);
@@ -75,16 +81,10 @@ pub(super) fn run(
             continue;
         };
         if kind == ProbeKind::Usdt {
-            usdt.extend(user::usdt_probes(&ctx.system, text, pattern)?);
+            usdt.extend(user::usdt_probes(ctx, text, pattern)?);
             continue;
         }
-        targets.push(user::open_target(
-            &ctx.system,
-            kind,
-            text,
-            pattern,
-            ctx.demangle,
-        )?);
+        targets.extend(user::open_targets(ctx, kind, text, pattern)?);
     }
     let mut user_sections: Vec<(ProbeKind, Vec<UserPoint<'_>>)> = Vec::new();
     for target in &targets {
@@ -415,12 +415,12 @@ fn write_usdt(
                 } else {
                     String::new()
                 };
-                writeln!(
-                    io.out,
-                    "    site {:#x}{semaphore}: {}",
-                    site.address,
-                    text::printable(&site.args_spec)
-                )?;
+                let args = if site.args_spec.is_empty() {
+                    "no arguments".to_string()
+                } else {
+                    text::printable(&site.args_spec).into_owned()
+                };
+                writeln!(io.out, "    site {:#x}{semaphore}: {args}", site.address)?;
             }
         }
     }

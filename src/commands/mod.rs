@@ -11,6 +11,7 @@ mod user;
 use std::io::{self, Write};
 
 use crate::cli::{Cli, Command};
+use crate::discover::process::{self, ProcessObjects};
 use crate::discover::tracepoints;
 use crate::error::Error;
 use crate::output::text::printable;
@@ -77,7 +78,15 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
         Some(root) => System::at_root(root).map_err(Error::from)?,
         None => System::live(),
     };
+    let process = match cli.pid {
+        Some(pid) => Some(
+            process::mapped_objects(&system, pid)
+                .map_err(|e| Error::from_discover(&e, system.is_live()))?,
+        ),
+        None => None,
+    };
     let ctx = Context {
+        process,
         system,
         json: cli.json,
         demangle: cli.demangle,
@@ -95,6 +104,8 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
 
 struct Context {
     system: System,
+    /// `-p PID`: the executable files that process maps.
+    process: Option<ProcessObjects>,
     json: bool,
     /// `--demangle`: user-space names shown (and matched) demangled.
     demangle: bool,

@@ -110,7 +110,7 @@ pub(super) fn run(
                 shown += 1;
             }
             Target::Probe(text, pattern) if pattern.kind() == Some(ProbeKind::Usdt) => {
-                let probes = user::usdt_probes(&ctx.system, text, pattern)?;
+                let probes = user::usdt_probes(ctx, text, pattern)?;
                 if probes.is_empty() {
                     return Err(Error::nothing_matched(format!(
                         "{text}: no such USDT probe in the file's .note.stapsdt"
@@ -143,10 +143,13 @@ pub(super) fn run(
             Target::Probe(text, pattern) if pattern.kind().is_some_and(|k| k.is_user()) => {
                 let kind = pattern.kind().expect("a user kind");
                 // `show` names one function: let `.part.N` pieces through.
-                let target = user::open_target(&ctx.system, kind, text, pattern, ctx.demangle)?;
+                let targets = user::open_targets(ctx, kind, text, pattern)?;
                 // `show` always says both names.
                 let names = user::Names::for_output(ctx.demangle, true);
-                let points = user::function_points(&target, names)?;
+                let mut points = Vec::new();
+                for target in &targets {
+                    points.extend(user::function_points(target, names)?);
+                }
                 if points.is_empty() {
                     return Err(Error::nothing_matched(format!(
                         "{text}: no such function in the file's symbol tables"

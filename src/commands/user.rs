@@ -15,6 +15,8 @@ use crate::output::{json, user as user_view};
 use crate::probe::{ProbeKind, ProbePattern, Wildcard};
 use crate::system::System;
 
+use super::Context;
+
 /// A user-space function point; names borrow from the mapped file, since
 /// node has 85,000 of them (owning each cost time and a tenth of the
 /// listing's peak memory).
@@ -33,6 +35,8 @@ pub struct UserPoint<'t> {
     pub demangled: Option<String>,
     /// Print the demangled name rather than the symbol (`--demangle`).
     pub show_demangled: bool,
+    /// `-p`: the process and the file's path inside it.
+    pub process: Option<(u32, &'t str)>,
 }
 
 impl UserPoint<'_> {
@@ -62,32 +66,114 @@ impl UserPoint<'_> {
             file_offset: self.file_offset,
             ifunc: self.ifunc,
             signature: params.map(UserParams::to_json),
+            pid: self.process.map(|(pid, _)| pid),
+            process_path: self.process.map(|(_, path)| path),
         }
     }
 }
 
 /// `PATH` and the name part of a user-space pattern (`uprobe:PATH:NAME`).
+/// With `-p`, the file part may be a wildcard or left out (`uprobe:malloc`
+/// means `uprobe:*:malloc`): the process's mappings bound the search.
 pub fn split_target<'p>(
     text: &str,
     pattern: &'p ProbePattern,
+    in_process: bool,
 ) -> Result<(&'p str, Wildcard), Error> {
     let ProbePattern::Kind { rest, .. } = pattern else {
         unreachable!("user kinds are only selected by KIND:... patterns")
     };
-    let Some((path, name)) = rest.text().split_once(':') else {
-        return Err(Error::bad_input(format!(
-            "{text}: a user-space probe names a file and a function: KIND:PATH:FUNC \
-             (uprobe:/bin/bash:readline, uprobe:libc:malloc)"
-        )));
+    let (path, name) = match rest.text().split_once(':') {
+        Some(parts) => parts,
+        None if in_process => ("*", rest.text()),
+        None => {
+            return Err(Error::bad_input(format!(
+                "{text}: a user-space probe names a file and a function: KIND:PATH:FUNC \
+                 (uprobe:/bin/bash:readline, uprobe:libc:malloc), or with -p PID just the \
+                 function"
+            )))
+        }
     };
-    if path.contains('*') {
+    if path.contains('*') && !in_process {
         return Err(Error::bad_input(format!(
-            "{text}: wildcards in the file part are not supported; name one file (a path, a \
-             program on $PATH, or a library such as libc)"
+            "{text}: wildcards in the file part need -p PID (the files that process maps); \
+             otherwise name one file (a path, a program on $PATH, or a library such as libc)"
         )));
     }
     let name = if name.is_empty() { "*" } else { name };
     Ok((path, Wildcard::new(name)))
+}
+
+/// A file a pattern names: the path to open and show, and with `-p` its
+/// path inside the process.
+struct PatternFile {
+    path: PathBuf,
+    process_path: Option<String>,
+}
+
+/// The files a user-space pattern names, and its name part. Without `-p`,
+/// one file, resolved as the loader would; with `-p`, the process's mapped
+/// files the file part selects.
+fn pattern_files(
+    ctx: &Context,
+    text: &str,
+    pattern: &ProbePattern,
+) -> Result<(Vec<PatternFile>, Wildcard), Error> {
+    let (spec, name) = split_target(text, pattern, ctx.process.is_some())?;
+    let Some(process) = &ctx.process else {
+        let (path, _how): (PathBuf, Resolved) = target::resolve(&ctx.system, spec)
+            .map_err(|e| Error::from_discover(&e, ctx.system.is_live()))?;
+        let file = PatternFile {
+            path,
+            process_path: None,
+        };
+        return Ok((vec![file], name));
+    };
+    let selected: Vec<PatternFile> = process
+        .select(spec)
+        .into_iter()
+        .map(|object| PatternFile {
+            path: object.path.clone(),
+            process_path: Some(object.process_path.display().to_string()),
+        })
+        .collect();
+    if selected.is_empty() {
+        let mapped: Vec<String> = process
+            .objects
+            .iter()
+            .take(6)
+            .map(|o| o.process_path.display().to_string())
+            .collect();
+        return Err(Error::nothing_matched(format!(
+            "{text}: process {} ({}) maps no file that {spec:?} names; it maps {}{}",
+            process.pid,
+            process.command,
+            mapped.join(", "),
+            if process.objects.len() > mapped.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok((selected, name))
+}
+
+/// Opens a file a pattern named. With `-p`, a failure after the process
+/// exited says so, rather than blaming the file.
+fn open_image(ctx: &Context, path: &std::path::Path) -> Result<ElfImage, Error> {
+    ElfImage::open(path).map_err(|e| {
+        if let Some(process) = &ctx.process {
+            let proc_dir = ctx.system.path(&format!("/proc/{}", process.pid));
+            if ctx.system.is_live() && !proc_dir.exists() {
+                return Error::bad_input(format!(
+                    "process {} ({}) exited while its files were being read",
+                    process.pid, process.command
+                ));
+            }
+        }
+        Error::from_discover(&e, ctx.system.is_live())
+    })
 }
 
 /// Whether a pattern's name part is written in demangled form, so it must
@@ -122,29 +208,48 @@ pub struct UserTarget {
     /// Match the name part against demangled names too, for the mangled
     /// names this filter lets through.
     pub match_demangled: Option<Prefilter>,
+    /// `-p`: the process and the file's path inside it.
+    pub process: Option<(u32, String)>,
 }
 
-/// Resolves and opens the file of a `uprobe:PATH:NAME` pattern.
-pub fn open_target(
-    system: &System,
+/// Resolves and opens the files of a `uprobe:PATH:NAME` pattern.
+pub fn open_targets(
+    ctx: &Context,
     kind: ProbeKind,
     text: &str,
     pattern: &ProbePattern,
-    demangle_all: bool,
-) -> Result<UserTarget, Error> {
-    let (spec, name) = split_target(text, pattern)?;
+) -> Result<Vec<UserTarget>, Error> {
+    let (files, name) = pattern_files(ctx, text, pattern)?;
     let match_demangled =
-        (demangle_all || looks_demangled(name.text())).then(|| Prefilter::new(name.text()));
-    let (path, _how): (PathBuf, Resolved) =
-        target::resolve(system, spec).map_err(|e| Error::from_discover(&e, system.is_live()))?;
-    let image = ElfImage::open(&path).map_err(|e| Error::from_discover(&e, system.is_live()))?;
-    Ok(UserTarget {
-        kind,
-        image,
-        shown: path.display().to_string(),
-        name,
-        match_demangled,
-    })
+        (ctx.demangle || looks_demangled(name.text())).then(|| Prefilter::new(name.text()));
+    let mut targets = Vec::with_capacity(files.len());
+    for PatternFile { path, process_path } in files {
+        let image = match open_image(ctx, &path) {
+            Ok(image) => image,
+            // A process maps more than ELF files with code (a JIT's
+            // executable file-backed buffers): those have no symbols to list.
+            Err(_) if ctx.process.is_some() && !looks_like_elf(&path) => continue,
+            Err(e) => return Err(e),
+        };
+        targets.push(UserTarget {
+            kind,
+            image,
+            shown: path.display().to_string(),
+            name: name.clone(),
+            match_demangled: match_demangled.clone(),
+            process: ctx.process.as_ref().map(|p| p.pid).zip(process_path),
+        });
+    }
+    Ok(targets)
+}
+
+/// Whether the file starts with the ELF magic (false when unreadable).
+fn looks_like_elf(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"\x7fELF")
 }
 
 /// Which names of user-space functions are worked out and shown.
@@ -202,6 +307,10 @@ pub fn function_points(target: &UserTarget, names: Names) -> Result<Vec<UserPoin
                 Names::AlsoDemangled | Names::Demangled => demangle(f.name),
             },
             show_demangled: names == Names::Demangled,
+            process: target
+                .process
+                .as_ref()
+                .map(|(pid, path)| (*pid, path.as_str())),
         })
         .collect();
     if names == Names::Demangled {
@@ -349,15 +458,31 @@ pub struct UsdtArgView {
 /// The USDT probes of one pattern (`usdt:PATH:PROVIDER:NAME`, or
 /// `usdt:PATH:NAME` matching the name alone), sorted, sites in file order.
 pub fn usdt_probes(
-    system: &System,
+    ctx: &Context,
     text: &str,
     pattern: &ProbePattern,
 ) -> Result<Vec<UsdtProbe>, Error> {
-    let (spec, wanted) = split_target(text, pattern)?;
-    let failed = |e: crate::discover::DiscoverError| Error::from_discover(&e, system.is_live());
-    let (path, _how) = target::resolve(system, spec).map_err(failed)?;
-    let image = ElfImage::open(&path).map_err(failed)?;
-    let shown: Rc<str> = Rc::from(path.display().to_string());
+    let (files, wanted) = pattern_files(ctx, text, pattern)?;
+    let mut probes = Vec::new();
+    for PatternFile { path, .. } in files {
+        let image = match open_image(ctx, &path) {
+            Ok(image) => image,
+            Err(_) if ctx.process.is_some() && !looks_like_elf(&path) => continue,
+            Err(e) => return Err(e),
+        };
+        probes.extend(file_usdt_probes(ctx, &image, &wanted)?);
+    }
+    Ok(probes)
+}
+
+/// The USDT probes of one file that `wanted` selects.
+fn file_usdt_probes(
+    ctx: &Context,
+    image: &ElfImage,
+    wanted: &Wildcard,
+) -> Result<Vec<UsdtProbe>, Error> {
+    let failed = |e: crate::discover::DiscoverError| Error::from_discover(&e, ctx.system.is_live());
+    let shown: Rc<str> = Rc::from(image.path.display().to_string());
     let base = image.stapsdt_base();
     let arch = Arch::from_elf_machine(image.machine());
     let big_endian = image.big_endian();
@@ -403,7 +528,7 @@ pub fn usdt_probes(
             file_offset: image.file_offset(address),
             semaphore,
             semaphore_offset: (semaphore != 0)
-                .then(|| image.file_offset(semaphore))
+                .then(|| image.memory_file_offset(semaphore))
                 .flatten(),
             args_spec: note.args.to_string(),
             args,

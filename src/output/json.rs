@@ -370,6 +370,13 @@ pub struct UserFunctionJson<'a> {
     /// `list -v` and `show`: the parameters from DWARF, or why not known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<UserSignatureJson<'a>>,
+    /// `-p`: the process whose mappings named the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// `-p`: the file's path inside the process (`path` reaches it from
+    /// here, through `/proc/PID/root` for another mount namespace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_path: Option<&'a str>,
 }
 
 /// A user-space function's DWARF signature.
