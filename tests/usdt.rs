@@ -75,7 +75,6 @@ struct UserFunctionJson {
     file_offset: Option<u64>,
     ifunc: bool,
     demangled: Option<String>,
-    signature: Option<serde_json::Value>,
 }
 
 fn json_lines<T: DeserializeOwned>(text: &str) -> Vec<T> {
