@@ -75,6 +75,8 @@ struct UserFunctionJson {
     file_offset: Option<u64>,
     ifunc: bool,
     demangled: Option<String>,
+    /// `show` and `list -v` only.
+    signature: Option<serde_json::Value>,
 }
 
 fn json_lines<T: DeserializeOwned>(text: &str) -> Vec<T> {
@@ -1238,6 +1240,12 @@ fn cxx_mangled_uprobes_and_template_usdt() {
         let shown_points: Vec<UserFunctionJson> = json_lines(&out.stdout);
         assert_eq!(shown_points.len(), 1, "{}", out.describe());
         assert_eq!(shown_points[0].name, *name);
+        // `show` reads the DWARF: g++ -g describes every overload.
+        let signature = shown_points[0]
+            .signature
+            .as_ref()
+            .expect("show has a signature");
+        assert_eq!(signature["known"], true, "{name}: {signature}");
         assert_eq!(Some(&shown_points[0].address), symbols.get(name), "{name}");
     }
 
