@@ -324,6 +324,46 @@ fn parameters_from_a_separate_debug_file() {
         assert_eq!(found.as_deref(), Some(place.as_path()), "{how}");
     }
 
+    // Fully stripped (`strip --strip-all`, no .symtab): the local
+    // functions come back from the debug file's .symtab, as bpftrace
+    // lists them; without the debug file only the exported ones are left.
+    let bare_dir = dir.join("strip-all");
+    std::fs::create_dir_all(&bare_dir).unwrap();
+    let bare = bare_dir.join("uprobe_args");
+    run_tool(
+        "objcopy",
+        &[
+            "--strip-all",
+            &format!("--add-gnu-debuglink={}", path(&debug)),
+            &path(&full),
+            &path(&bare),
+        ],
+    )
+    .unwrap();
+    let names = |binary: &Path| -> Vec<String> {
+        let out = probedex(["list", &format!("uprobe:{}:*", binary.display())]);
+        out.stdout
+            .lines()
+            .map(|l| l.rsplit(':').next().unwrap().to_string())
+            .collect()
+    };
+    std::fs::copy(&debug, bare_dir.join("uprobe_args.debug")).unwrap();
+    let with_debug = names(&bare);
+    assert!(with_debug.contains(&"hidden".to_string()), "{with_debug:?}");
+    assert_eq!(
+        with_debug,
+        names(&full),
+        "the debug file restores every name"
+    );
+    std::fs::remove_file(bare_dir.join("uprobe_args.debug")).unwrap();
+    let without = names(&bare);
+    assert!(!without.contains(&"hidden".to_string()), "{without:?}");
+    // (A program exports no functions in .dynsym unless linked -rdynamic.)
+    assert!(
+        without.iter().all(|n| with_debug.contains(n)),
+        "{without:?}"
+    );
+
     // No debug file anywhere: no parameters, and `show` says why.
     let alone = dir.join("alone");
     std::fs::create_dir_all(&alone).unwrap();

@@ -284,6 +284,25 @@ impl ElfImage {
     pub fn debuglink(&self) -> Option<(&[u8], u32)> {
         self.parse().ok()?.gnu_debuglink().ok().flatten()
     }
+
+    /// Whether the file has a section of this name, with contents in the
+    /// file (not `NOBITS`); nothing is read or decompressed.
+    pub fn has_section(&self, name: &str) -> bool {
+        self.parse().is_ok_and(|file| {
+            file.section_by_name(name)
+                .is_some_and(|s| s.kind() != object::SectionKind::UninitializedData)
+        })
+    }
+
+    /// Whether the file still has its full symbol table (`strip` removes
+    /// it and leaves only `.dynsym`'s exported functions).
+    pub fn has_symtab(&self) -> bool {
+        self.parse().is_ok_and(|file| {
+            file.elf_section_table()
+                .iter()
+                .any(|s| s.sh_type(file.endian()) == elf::SHT_SYMTAB)
+        })
+    }
 }
 
 #[cfg(test)]
