@@ -454,3 +454,48 @@ fn permission_denied_is_the_system_refusing() {
         &[events.to_str().unwrap(), "permission denied"],
     );
 }
+
+/// Files the fuzzer (fuzz/, targets `elf_symbols` and `dwarf_params`)
+/// found to crash, exhaust memory or take minutes; each must now give its
+/// listing or a clear error, quickly. The test binary is built with
+/// overflow checks, which is how most of them failed.
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    let dir = repo_dir().join("fixtures/fuzz-regressions");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    for file in &files {
+        let pattern = format!("uprobe:{}:*", file.display());
+        for args in [
+            vec!["list", "-v", "--json", pattern.as_str()],
+            vec!["show", pattern.as_str()],
+        ] {
+            let started = std::time::Instant::now();
+            let out = probedex(&args);
+            let took = started.elapsed();
+            assert!(
+                [0, 1, 2].contains(&out.code) && !out.stderr.contains("panicked"),
+                "{args:?}: {}",
+                out.describe()
+            );
+            assert!(took.as_secs() < 10, "{args:?} took {took:?}");
+        }
+    }
+    // The one that claimed 3 GiB says so rather than allocating it.
+    let out = probedex([
+        "show",
+        &format!(
+            "uprobe:{}:add",
+            dir.join("oom-compressed-size-claims-3GiB").display()
+        ),
+    ]);
+    assert!(
+        out.stdout.contains("claims 3221225472 bytes uncompressed"),
+        "{}",
+        out.describe()
+    );
+}

@@ -33,6 +33,9 @@ const UNKNOWN: &str = "<unknown type>";
 
 /// Deeper type chains than this are treated as broken (a reference cycle).
 const MAX_DEPTH: usize = 48;
+/// Type references followed for one function's signature; real ones take
+/// tens (node's largest: a few hundred).
+const MAX_TYPE_STEPS: usize = 20_000;
 
 /// A function's signature from DWARF.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +209,7 @@ impl<'a> DwarfSections<'a> {
             unit_ranges: OnceCell::new(),
             unit_starts: OnceCell::new(),
             units: RefCell::new(HashMap::new()),
+            type_steps: std::cell::Cell::new(0),
         }
     }
 }
@@ -221,6 +225,11 @@ pub struct DwarfReader<'a> {
     /// Every unit's start, sorted: for references into other units.
     unit_starts: OnceCell<Vec<DebugInfoOffset>>,
     units: RefCell<HashMap<DebugInfoOffset, Rc<UnitIndex<'a>>>>,
+    /// Types named for the current function. A type graph may branch
+    /// (a pointer to member names its class and its member type; a function
+    /// type each parameter), so depth alone does not bound the work: the
+    /// fuzzer built a file whose one parameter type took minutes.
+    type_steps: std::cell::Cell<usize>,
 }
 
 impl std::fmt::Debug for DwarfReader<'_> {
@@ -262,6 +271,7 @@ impl<'a> DwarfReader<'a> {
         name: &str,
         address: u64,
     ) -> Result<Option<DwarfFunction>, DiscoverError> {
+        self.type_steps.set(0);
         let units = self.units_covering(address)?;
         let mut indexes = Vec::with_capacity(units.len());
         for offset in units {
@@ -663,8 +673,10 @@ impl<'a> DwarfReader<'a> {
         inner: String,
         depth: usize,
     ) -> String {
+        let steps = self.type_steps.get() + 1;
+        self.type_steps.set(steps);
         match self.reference(index, value) {
-            Some((unit, offset)) if depth < MAX_DEPTH => {
+            Some((unit, offset)) if depth < MAX_DEPTH && steps <= MAX_TYPE_STEPS => {
                 self.declare(&unit, offset, inner, depth + 1)
             }
             _ => join(UNKNOWN, &inner),
@@ -825,7 +837,7 @@ impl<'a> DwarfReader<'a> {
                     .and_then(|v: AttributeValue<Slice<'a>>| v.udata_value())
             };
             let count = number(constants::DW_AT_count)
-                .or_else(|| number(constants::DW_AT_upper_bound).map(|u| u + 1));
+                .or_else(|| number(constants::DW_AT_upper_bound).and_then(|u| u.checked_add(1)));
             match count {
                 Some(n) => dims.push_str(&format!("[{n}]")),
                 None => dims.push_str("[]"),
