@@ -435,3 +435,148 @@ fn node_libuv_matches_bpftrace() {
         out.stdout
     );
 }
+
+/// A big-endian 64-bit ELF file (s390x), built here byte by byte since no
+/// cross compiler is at hand: function symbols, their file offsets and a
+/// `.note.stapsdt` entry must all be read in the file's byte order.
+#[test]
+fn big_endian_files_are_read_in_their_byte_order() {
+    let dir = build_dir("big-endian");
+    let path = dir.join("s390x-sample");
+    std::fs::write(&path, big_endian_elf()).unwrap();
+    let shown = path.display().to_string();
+
+    let out = probedex(["list", &format!("uprobe:{shown}:*")]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    assert_eq!(
+        out.stdout,
+        format!("uprobe:{shown}:alpha\nuprobe:{shown}:beta\n")
+    );
+    let out = probedex(["show", "--json", &format!("uprobe:{shown}:beta")]);
+    let object: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(object["address"], 0x1000_0110u64, "{object}");
+    assert_eq!(object["size"], 16, "{object}");
+    assert_eq!(object["file_offset"], 0x110, "{object}");
+
+    let out = probedex(["show", "--json", &format!("usdt:{shown}:prov:name")]);
+    assert_eq!(out.code, 0, "{}", out.describe());
+    let object: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let site = &object["sites"][0];
+    assert_eq!(site["address"], 0x1000_0118u64, "{object}");
+    assert_eq!(site["file_offset"], 0x118, "{object}");
+    assert_eq!(site["semaphore"], 0, "{object}");
+    assert_eq!(site["args_spec"], "-4@%r2", "{object}");
+}
+
+/// An s390x (big-endian) ELF64 executable: one `PT_LOAD` mapping the file
+/// at 0x10000000, `.text` at 0x100 with functions `alpha` and `beta`, and
+/// one SDT note `prov:name` at 0x10000118.
+fn big_endian_elf() -> Vec<u8> {
+    fn u16b(out: &mut Vec<u8>, v: u16) {
+        out.extend(v.to_be_bytes());
+    }
+    fn u32b(out: &mut Vec<u8>, v: u32) {
+        out.extend(v.to_be_bytes());
+    }
+    fn u64b(out: &mut Vec<u8>, v: u64) {
+        out.extend(v.to_be_bytes());
+    }
+    const BASE: u64 = 0x1000_0000;
+    // Section contents, placed from 0x100 on.
+    let text = vec![0u8; 0x40];
+    let mut note = Vec::new();
+    let desc: Vec<u8> = {
+        let mut d = Vec::new();
+        u64b(&mut d, BASE + 0x118); // pc
+        u64b(&mut d, 0); // base (no .stapsdt.base: no adjustment)
+        u64b(&mut d, 0); // semaphore
+        d.extend(b"prov\0name\0-4@%r2\0");
+        d
+    };
+    u32b(&mut note, 8);
+    u32b(&mut note, desc.len() as u32);
+    u32b(&mut note, 3); // NT_STAPSDT
+    note.extend(b"stapsdt\0");
+    note.extend(&desc);
+    while note.len() % 4 != 0 {
+        note.push(0);
+    }
+    let strtab = b"\0alpha\0beta\0".to_vec();
+    let mut symtab = vec![0u8; 24]; // the null symbol
+    for (name, value) in [(1u32, BASE + 0x100), (7, BASE + 0x110)] {
+        u32b(&mut symtab, name);
+        symtab.push(0x12); // STB_GLOBAL, STT_FUNC
+        symtab.push(0);
+        u16b(&mut symtab, 1); // .text
+        u64b(&mut symtab, value);
+        u64b(&mut symtab, 16);
+    }
+    let shstrtab = b"\0.text\0.note.stapsdt\0.symtab\0.strtab\0.shstrtab\0".to_vec();
+    // (name offset in shstrtab, type, flags, contents, link, info, align, entsize)
+    let sections: [(u32, u32, u64, &[u8], u32, u32, u64, u64); 5] = [
+        (1, 1, 6, &text, 0, 0, 16, 0),     // .text: PROGBITS, ALLOC|EXEC
+        (7, 7, 2, &note, 0, 0, 4, 0),      // .note.stapsdt: NOTE, ALLOC
+        (21, 2, 0, &symtab, 4, 1, 8, 24),  // .symtab -> .strtab, first global 1
+        (29, 3, 0, &strtab, 0, 0, 1, 0),   // .strtab
+        (37, 3, 0, &shstrtab, 0, 0, 1, 0), // .shstrtab
+    ];
+    let mut body = Vec::new();
+    let mut placed = Vec::new();
+    for (_, _, _, contents, ..) in &sections {
+        while body.len() % 8 != 0 {
+            body.push(0);
+        }
+        placed.push(0x100 + body.len() as u64);
+        body.extend(*contents);
+    }
+    while body.len() % 8 != 0 {
+        body.push(0);
+    }
+    let shoff = 0x100 + body.len() as u64;
+    let load_size = placed[2]; // .text and the note are mapped
+
+    let mut elf = Vec::new();
+    elf.extend(b"\x7fELF\x02\x02\x01\0");
+    elf.extend([0u8; 8]);
+    u16b(&mut elf, 2); // ET_EXEC
+    u16b(&mut elf, 22); // EM_S390
+    u32b(&mut elf, 1);
+    u64b(&mut elf, BASE + 0x100); // entry
+    u64b(&mut elf, 64); // phoff
+    u64b(&mut elf, shoff);
+    u32b(&mut elf, 0);
+    u16b(&mut elf, 64);
+    u16b(&mut elf, 56);
+    u16b(&mut elf, 1);
+    u16b(&mut elf, 64);
+    u16b(&mut elf, sections.len() as u16 + 1);
+    u16b(&mut elf, sections.len() as u16); // .shstrtab's index
+                                           // PT_LOAD, R+X, the file from 0 at BASE.
+    u32b(&mut elf, 1);
+    u32b(&mut elf, 5);
+    u64b(&mut elf, 0);
+    u64b(&mut elf, BASE);
+    u64b(&mut elf, BASE);
+    u64b(&mut elf, load_size);
+    u64b(&mut elf, load_size);
+    u64b(&mut elf, 0x1000);
+    elf.resize(0x100, 0);
+    elf.extend(&body);
+    elf.extend([0u8; 64]); // the null section header
+    for ((name, kind, flags, contents, link, info, align, entsize), offset) in
+        sections.iter().zip(&placed)
+    {
+        u32b(&mut elf, *name);
+        u32b(&mut elf, *kind);
+        u64b(&mut elf, *flags);
+        let address = if flags & 2 != 0 { BASE + offset } else { 0 };
+        u64b(&mut elf, address);
+        u64b(&mut elf, *offset);
+        u64b(&mut elf, contents.len() as u64);
+        u32b(&mut elf, *link);
+        u32b(&mut elf, *info);
+        u64b(&mut elf, *align);
+        u64b(&mut elf, *entsize);
+    }
+    elf
+}
