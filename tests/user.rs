@@ -512,8 +512,9 @@ fn big_endian_elf() -> Vec<u8> {
         u64b(&mut symtab, 16);
     }
     let shstrtab = b"\0.text\0.note.stapsdt\0.symtab\0.strtab\0.shstrtab\0".to_vec();
-    // (name offset in shstrtab, type, flags, contents, link, info, align, entsize)
-    let sections: [(u32, u32, u64, &[u8], u32, u32, u64, u64); 5] = [
+    /// (name offset in shstrtab, type, flags, contents, link, info, align, entsize)
+    type Section<'a> = (u32, u32, u64, &'a [u8], u32, u32, u64, u64);
+    let sections: [Section<'_>; 5] = [
         (1, 1, 6, &text, 0, 0, 16, 0),     // .text: PROGBITS, ALLOC|EXEC
         (7, 7, 2, &note, 0, 0, 4, 0),      // .note.stapsdt: NOTE, ALLOC
         (21, 2, 0, &symtab, 4, 1, 8, 24),  // .symtab -> .strtab, first global 1
