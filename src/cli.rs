@@ -73,6 +73,23 @@ pub enum Command {
         #[arg(value_name = "PROBE", required = true)]
         probes: Vec<String>,
     },
+
+    /// Explain a libbpf SEC() name: program type, expected attach type,
+    /// flags, context, handler macro, whether this kernel supports it and
+    /// whether the target it names exists here (libbpf's own matching rules).
+    Sec {
+        /// Print libbpf's whole table, in the order that decides matches.
+        #[arg(long, conflicts_with_all = ["names", "for_probe"])]
+        list: bool,
+
+        /// The SEC() names that reach this probe point, with trade-offs.
+        #[arg(long = "for", value_name = "PROBE", conflicts_with = "names")]
+        for_probe: Option<String>,
+
+        /// `kprobe/tcp_v4_connect`, `tp/sched/sched_switch`, `xdp`, ...
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,5 +13,6 @@ pub mod format;
 pub mod output;
 pub mod parallel;
 pub mod probe;
+pub mod secdef;
 pub mod suggest;
 pub mod system;

@@ -4,6 +4,7 @@
 
 mod kernel;
 mod list;
+mod sec;
 mod show;
 mod sources;
 mod user;
@@ -99,6 +100,11 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
     match &cli.command {
         Command::List { verbose, patterns } => list::run(&ctx, patterns, *verbose, io),
         Command::Show { emit, probes } => show::run(&ctx, probes, *emit, io),
+        Command::Sec {
+            list,
+            for_probe,
+            names,
+        } => sec::run(&ctx, names, *list, for_probe.as_deref(), io),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod c;
 pub mod json;
 pub mod kernel;
+pub mod sec;
 pub mod text;
 pub mod user;
 
