@@ -74,6 +74,15 @@ pub enum Command {
         probes: Vec<String>,
     },
 
+    /// Check a compiled BPF object against this kernel: for each program,
+    /// its SEC() name, program and attach type, target, and (tracepoints)
+    /// whether its context struct matches the format file. Exit 1 when any
+    /// program would fail.
+    Check {
+        #[arg(value_name = "OBJECT")]
+        object: PathBuf,
+    },
+
     /// Explain a libbpf SEC() name: program type, expected attach type,
     /// flags, context, handler macro, whether this kernel supports it and
     /// whether the target it names exists here (libbpf's own matching rules).

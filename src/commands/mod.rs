@@ -2,6 +2,7 @@
 //! resolves its patterns, asks `discover` for what it needs, and hands the
 //! results to a renderer.
 
+mod check;
 mod kernel;
 mod list;
 mod sec;
@@ -100,6 +101,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
     match &cli.command {
         Command::List { verbose, patterns } => list::run(&ctx, patterns, *verbose, io),
         Command::Show { emit, probes } => show::run(&ctx, probes, *emit, io),
+        Command::Check { object } => check::run(&ctx, object, io),
         Command::Sec {
             list,
             for_probe,

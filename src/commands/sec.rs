@@ -15,12 +15,12 @@ use crate::secdef::{self, SecDef, SECTION_DEFS};
 /// The names the running kernel's BTF gives `enum bpf_prog_type` and
 /// `enum bpf_attach_type`: what it can load and attach, whatever libbpf
 /// knows. `Err` says why that is unknown.
-struct KernelEnums {
-    prog_types: HashSet<String>,
-    attach_types: HashSet<String>,
+pub(super) struct KernelEnums {
+    pub prog_types: HashSet<String>,
+    pub attach_types: HashSet<String>,
 }
 
-fn kernel_enums(ctx: &Context) -> Result<KernelEnums, String> {
+pub(super) fn kernel_enums(ctx: &Context) -> Result<KernelEnums, String> {
     let files = btf::read(&ctx.system).map_err(|e| e.to_string())?;
     let vmlinux = btf::parse_vmlinux(&files).map_err(|e| e.to_string())?;
     let mut enums = KernelEnums {
@@ -46,7 +46,7 @@ fn kernel_enums(ctx: &Context) -> Result<KernelEnums, String> {
 
 /// The architecture's prefix of syscall entry points, which libbpf adds
 /// to `ksyscall/NAME`.
-fn syscall_prefix() -> &'static str {
+pub(super) fn syscall_prefix() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "__x64_sys_",
         "aarch64" => "__arm64_sys_",
@@ -163,7 +163,7 @@ fn describe<'d>(
 
 /// Runs `list PROBE` quietly: does the point exist here, and what did the
 /// listing warn about (no kprobes in this kernel, unknown traceability).
-fn check_target(ctx: &Context, probe: String) -> sec_view::Target {
+pub(super) fn check_target(ctx: &Context, probe: String) -> sec_view::Target {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut io = Io {
         out: &mut out,

@@ -2,6 +2,7 @@
 //! source (tracefs today; kallsyms, BTF and ELF files later) has a module
 //! that turns files into the typed values of `crate::format`.
 
+pub mod bpf_object;
 pub mod btf;
 pub mod dwarf;
 pub mod elf;

@@ -30,6 +30,8 @@ pub enum Found {
     Class(String),
     /// `syscall_trace_enter` / `syscall_trace_exit`.
     Syscall,
+    /// A BPF program's own context struct (`probedex check`).
+    Given,
 }
 
 /// One format field checked against the struct.
@@ -212,6 +214,84 @@ fn check(
         found,
         fields,
     }
+}
+
+/// A BPF program's own context struct `id` against the record: every
+/// format field the struct names (as vmlinux.h does — `ent.pid`,
+/// `__data_loc_name`, `args[n]` — or as the format file does) must sit
+/// where the format file puts it. Fields the struct leaves out are not
+/// checked: a program reads what it declares. The second value lists the
+/// members that name no field (padding such as `unused`, or a misspelling).
+pub fn check_given(
+    btf: &Btf<'_>,
+    id: TypeId,
+    syscall: bool,
+    layout: &TracepointLayout,
+) -> (RecordStruct, Vec<String>) {
+    let name = btf.get(id).and_then(|t| t.name()).map_or_else(
+        || "(anonymous struct)".to_string(),
+        |n| format!("struct {n}"),
+    );
+    let size = btf.get(id).and_then(|t| t.size()).map_or(0, u64::from);
+    let plain = |name: &str| {
+        member(btf, id, name)
+            .map(|(bits, ty)| (name.to_string(), bits / 8, btf_c::size_of(btf, ty)))
+    };
+    let has_args = member(btf, id, "args").is_some();
+    let mut event_index = 0usize;
+    let mut fields = Vec::new();
+    let mut used: Vec<String> = Vec::new();
+    for field in &layout.fields {
+        let located = if field.common {
+            common_member(btf, id, field).or_else(|| plain(&field.name))
+        } else if syscall && field.name == "__syscall_nr" {
+            plain("nr")
+                .or_else(|| plain("__syscall_nr"))
+                .or_else(|| plain("syscall_nr"))
+        } else if syscall && has_args {
+            let located = syscall_member(btf, id, field, event_index);
+            event_index += 1;
+            located
+        } else {
+            plain(&member_name(field)).or_else(|| plain(&field.name))
+        };
+        let Some((member, offset, member_size)) = located else {
+            continue;
+        };
+        used.push(
+            member
+                .split(['.', '['])
+                .next()
+                .unwrap_or(&member)
+                .to_string(),
+        );
+        fields.push(FieldCheck {
+            field: field.name.clone(),
+            format_offset: field.offset,
+            format_size: field.size,
+            member: Some(member),
+            btf_offset: Some(offset),
+            btf_size: member_size,
+        });
+    }
+    let unmatched = btf
+        .get(id)
+        .map(|t| {
+            t.members()
+                .filter_map(|m| m.name)
+                .filter(|n| !used.iter().any(|u| u == n) && *n != "__data")
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let record = RecordStruct {
+        name,
+        type_id: id,
+        size,
+        found: Found::Given,
+        fields,
+    };
+    (record, unmatched)
 }
 
 /// `common_pid` is `ent.pid` (struct trace_entry's `type`, `flags`,

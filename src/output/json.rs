@@ -98,6 +98,7 @@ impl<'a> RecordJson<'a> {
                 Found::OwnClass => "own_class",
                 Found::Class(_) => "class",
                 Found::Syscall => "syscall",
+                Found::Given => "given",
             }),
             class: match &r.found {
                 Found::Class(c) => Some(c),

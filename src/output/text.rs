@@ -233,7 +233,7 @@ fn write_record_check(out: &mut dyn Write, check: &RecordCheck<'_>) -> io::Resul
                  its `long id` is 8 bytes where this record holds a 4-byte nr)"
             )?;
         }
-        Found::OwnClass => {}
+        Found::OwnClass | Found::Given => {}
     }
     for f in bad {
         let btf = match (f.btf_offset, f.btf_size) {
