@@ -99,6 +99,13 @@ pub enum Command {
         #[arg(value_name = "NAME")]
         names: Vec<String>,
     },
+
+    /// Which program types and attach kinds really work on this kernel,
+    /// found by trying them: a minimal program of each kind is loaded and,
+    /// for kinds that need a target, attached to a real one and detached.
+    /// Each failure comes with the kernel's errno and what it means. Needs
+    /// root (or CAP_BPF and CAP_PERFMON).
+    Features,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

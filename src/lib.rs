@@ -13,6 +13,7 @@ pub mod format;
 pub mod output;
 pub mod parallel;
 pub mod probe;
+pub mod probes;
 pub mod secdef;
 pub mod suggest;
 pub mod system;

@@ -3,6 +3,7 @@
 //! results to a renderer.
 
 mod check;
+mod features;
 mod kernel;
 mod list;
 mod sec;
@@ -107,6 +108,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
             for_probe,
             names,
         } => sec::run(&ctx, names, *list, for_probe.as_deref(), io),
+        Command::Features => features::run(&ctx, io),
     }
 }
 

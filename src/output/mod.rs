@@ -2,6 +2,7 @@
 //! JSON, and C. They write to `&mut dyn Write` and never touch the system.
 
 pub mod c;
+pub mod features;
 pub mod json;
 pub mod kernel;
 pub mod sec;
