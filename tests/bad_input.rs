@@ -499,3 +499,99 @@ fn fuzzer_findings_stay_fixed() {
         out.describe()
     );
 }
+
+/// An ELF file the user may not read: the system refusing (exit 3), in one
+/// line naming the file, for uprobe and usdt alike.
+#[test]
+fn an_unreadable_elf_file_is_the_system_refusing() {
+    let command = match unprivileged() {
+        Ok(c) => c,
+        Err(reason) => {
+            let reason = format!("needs an unprivileged user to make a file unreadable: {reason}");
+            assert!(!common::is_ci(), "CI=true but this test {reason}");
+            skip(&reason);
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.path().join("secret-program");
+    fs::copy(common::on_path("true").unwrap(), &file).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o000)).unwrap();
+    for kind in ["uprobe", "usdt"] {
+        let mut again = Command::new(command.get_program());
+        again.args(command.get_args());
+        let denied = run(
+            again,
+            dir.path(),
+            ["list", &format!("{kind}:{}:*", file.display())],
+            &[],
+        );
+        assert_one_line_error(&denied, 3, &[file.to_str().unwrap(), "permission denied"]);
+    }
+}
+
+/// A `.note.stapsdt` whose descriptor length runs past its section: one
+/// clear line naming the file, never a panic. Built from a compiled file by
+/// patching the first SDT note's `n_descsz`.
+#[test]
+fn an_sdt_note_running_past_its_section_is_one_clear_error() {
+    let Some(cc) = common::on_path("gcc") else {
+        assert!(!common::is_ci(), "CI=true but gcc is missing");
+        skip("no gcc to build a file with an SDT note");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("note.c");
+    // The note sdt.h would emit, written out so no header is needed.
+    fs::write(
+        &source,
+        r#"int main(void) {
+    __asm__ volatile("990: nop\n"
+        ".pushsection .note.stapsdt,\"?\",\"note\"\n"
+        ".balign 4\n"
+        ".4byte 992f-991f, 994f-993f, 3\n"
+        "991: .asciz \"stapsdt\"\n"
+        "992: .balign 4\n"
+        "993: .8byte 990b\n"
+        ".8byte 0\n"
+        ".8byte 0\n"
+        ".asciz \"prov\"\n"
+        ".asciz \"name\"\n"
+        ".asciz \"-4@$5\"\n"
+        "994: .balign 4\n"
+        ".popsection\n");
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let binary = dir.path().join("note");
+    let status = Command::new(cc)
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let good = probedex(["list", &format!("usdt:{}:*", binary.display())]);
+    assert_eq!(
+        good.stdout,
+        format!("usdt:{}:prov:name\n", binary.display()),
+        "{}",
+        good.describe()
+    );
+    // n_namesz = 8 ("stapsdt\0"), then n_descsz: make it run far past.
+    let mut bytes = fs::read(&binary).unwrap();
+    let needle = b"stapsdt\0";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the note's name");
+    let descsz = at - 8;
+    bytes[descsz..descsz + 4].copy_from_slice(&0x7fff_0000u32.to_le_bytes());
+    let broken = dir.path().join("broken");
+    fs::write(&broken, &bytes).unwrap();
+    let out = probedex(["list", &format!("usdt:{}:*", broken.display())]);
+    assert_one_line_error(&out, 2, &[broken.to_str().unwrap()]);
+}
