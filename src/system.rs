@@ -194,23 +194,33 @@ impl System {
                 .ok_or_else(|| SystemError::NoTracefsInRoot(self.root.clone()));
         }
 
-        let mounts = std::fs::read_to_string("/proc/self/mounts")
-            .map(|text| parse_mounts(&text))
-            .unwrap_or_default();
-        if let Some(dir) = find_mounted_tracefs(&mounts) {
-            return Ok(Tracefs {
+        let mounted = || {
+            let mounts = std::fs::read_to_string("/proc/self/mounts")
+                .map(|text| parse_mounts(&text))
+                .unwrap_or_default();
+            find_mounted_tracefs(&mounts).map(|dir| Tracefs {
                 dir,
                 mounted_now: false,
-            });
+            })
+        };
+        if let Some(tracefs) = mounted() {
+            return Ok(tracefs);
         }
         // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             return Err(SystemError::NotMountedNotRoot);
         }
-        mount_tracefs(Path::new(TRACEFS)).map(|()| Tracefs {
-            dir: PathBuf::from(TRACEFS),
-            mounted_now: true,
-        })
+        match mount_tracefs(Path::new(TRACEFS)) {
+            Ok(()) => Ok(Tracefs {
+                dir: PathBuf::from(TRACEFS),
+                mounted_now: true,
+            }),
+            // Another probedex (or anything) mounting it at the same moment
+            // makes ours fail with EBUSY; theirs is as good as ours. Seen
+            // when parallel tests each started probedex on an unmounted
+            // system.
+            Err(e) => mounted().ok_or(e),
+        }
     }
 }
 
