@@ -149,11 +149,27 @@ fn targets_are_checked_here() {
     assert_eq!(found("uprobe/libc:malloc"), true);
     assert_eq!(found("uprobe/libc:no_such_function_here"), false);
     // The handler and context a tracepoint program takes.
-    let tp = report("tp/sched/sched_switch");
-    assert_eq!(
-        tp["handler"],
-        "int handler(struct trace_event_raw_<class> *ctx)"
-    );
+    // The record's vmlinux.h struct: the event's own class, a DEFINE_EVENT
+    // template's (include/trace/events/sched.h), the syscall record, and a
+    // placeholder when the tracepoint is not there.
+    for (name, record) in [
+        ("tp/sched/sched_switch", "trace_event_raw_sched_switch"),
+        (
+            "tp/sched/sched_wakeup",
+            "trace_event_raw_sched_wakeup_template",
+        ),
+        (
+            "tracepoint/syscalls/sys_enter_openat",
+            "syscall_trace_enter",
+        ),
+        ("tp/sched/no_such_event", "trace_event_raw_<class>"),
+    ] {
+        assert_eq!(
+            report(name)["handler"],
+            format!("int handler(struct {record} *ctx)"),
+            "{name}"
+        );
+    }
     assert_eq!(
         report("kretprobe/vfs_read")["handler"],
         "BPF_KRETPROBE(handler, long ret)"

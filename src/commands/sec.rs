@@ -10,7 +10,7 @@ use crate::discover::btf;
 use crate::error::Error;
 use crate::format::btf::Kind;
 use crate::output::sec as sec_view;
-use crate::secdef::{self, SecDef, SECTION_DEFS};
+use crate::secdef::{self, Extras, SecDef, SECTION_DEFS};
 
 /// The names the running kernel's BTF gives `enum bpf_prog_type` and
 /// `enum bpf_attach_type`: what it can load and attach, whatever libbpf
@@ -138,6 +138,14 @@ fn describe<'d>(
         }
         _ => None,
     };
+    let mut handler = secdef::handler(def);
+    if let (Some(Extras::Tracepoint), Some(extras), Some(true)) =
+        (extras_kind, extras, target.as_ref().and_then(|t| t.found))
+    {
+        if let Some(record) = record_struct_name(ctx, extras) {
+            handler = format!("int handler(struct {record} *ctx)");
+        }
+    }
     sec_view::SecReport {
         name,
         pattern: def.pattern,
@@ -151,7 +159,7 @@ fn describe<'d>(
         flags: def.flag_words(),
         context: info.map_or("unknown", |i| i.context),
         since: info.map_or("?", |i| i.since),
-        handler: secdef::handler(def),
+        handler,
         extras_format: extras_kind.map(|k| k.format()),
         extras,
         needs_extras: def.flags & secdef::F_ATTACH_BTF != 0,
@@ -159,6 +167,23 @@ fn describe<'d>(
         auto_attach: def.auto_attach,
         released: def.released,
     }
+}
+
+/// vmlinux.h's struct for a tracepoint's record (`trace_event_raw_<class>`,
+/// or `syscall_trace_enter`), checked member by member against the live
+/// format file; `None` when it cannot be found or does not agree.
+fn record_struct_name(ctx: &Context, extras: &str) -> Option<String> {
+    let (category, event) = extras.split_once('/')?;
+    let tracefs = ctx.system.tracefs().ok()?;
+    let layout = crate::discover::tracepoints::layout(
+        &tracefs,
+        &crate::probe::TracepointId::new(category, event),
+    )
+    .ok()?;
+    let files = btf::read(&ctx.system).ok()?;
+    let vmlinux = btf::parse_vmlinux(&files).ok()?;
+    let record = crate::format::record_btf::record_struct(&vmlinux, category, event, &layout)?;
+    record.agrees().then_some(record.name)
 }
 
 /// Runs `list PROBE` quietly: does the point exist here, and what did the
