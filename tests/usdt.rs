@@ -47,6 +47,7 @@ struct SiteJson {
     file_offset: Option<u64>,
     semaphore: u64,
     semaphore_offset: Option<u64>,
+    semaphore_in_bss: bool,
     args_spec: String,
     args: Vec<ArgJson>,
     args_error: Option<String>,
@@ -668,6 +669,7 @@ fn check_against_readelf(binary: &Path) -> (BTreeMap<String, UsdtJson>, BTreeSet
             if note.semaphore == 0 {
                 assert_eq!(site.semaphore, 0, "{what}: semaphore");
                 assert_eq!(site.semaphore_offset, None, "{what}: semaphore offset");
+                assert!(!site.semaphore_in_bss, "{what}");
             } else {
                 let semaphore = note.semaphore.wrapping_add(shift);
                 assert_eq!(site.semaphore, semaphore, "{what}: semaphore");
@@ -688,6 +690,8 @@ fn check_against_readelf(binary: &Path) -> (BTreeMap<String, UsdtJson>, BTreeSet
                 }
                 // A semaphore in .bss has no bytes in the file: its offset
                 // goes through the segment's memory, as libbpf computes it.
+                // readelf's section type says whether it is .bss-like.
+                assert_eq!(site.semaphore_in_bss, holder.nobits, "{what}: in .bss");
                 if holder.nobits {
                     let load = loads
                         .iter()

@@ -482,6 +482,8 @@ pub struct UsdtSite {
     pub semaphore: u64,
     /// What the kernel's `ref_ctr_offset` needs.
     pub semaphore_offset: Option<u64>,
+    /// The semaphore is in `.bss`: see [`crate::output::user::BSS_SEMAPHORE`].
+    pub semaphore_in_bss: bool,
     pub args_spec: String,
     /// Each argument: its text, then a description or why it does not parse.
     pub args: Vec<UsdtArgView>,
@@ -575,6 +577,7 @@ fn file_usdt_probes(
             semaphore_offset: (semaphore != 0)
                 .then(|| image.memory_file_offset(semaphore))
                 .flatten(),
+            semaphore_in_bss: semaphore != 0 && image.in_nobits_section(semaphore),
             args_spec: note.args.to_string(),
             args,
             args_error,
@@ -621,6 +624,7 @@ impl UsdtSite {
             file_offset: self.file_offset,
             semaphore: self.semaphore,
             semaphore_offset: self.semaphore_offset,
+            semaphore_in_bss: self.semaphore_in_bss,
             args_spec: &self.args_spec,
             args: self
                 .args
@@ -644,6 +648,7 @@ impl UsdtSite {
             file_offset: self.file_offset,
             semaphore: self.semaphore,
             semaphore_offset: self.semaphore_offset,
+            semaphore_in_bss: self.semaphore_in_bss,
             args_spec: &self.args_spec,
             args: self
                 .args

@@ -522,6 +522,20 @@ impl ElfImage {
         })
     }
 
+    /// Whether `address` lies in a section with no bytes in the file
+    /// (`SHT_NOBITS`: `.bss`), by the section headers.
+    pub fn in_nobits_section(&self, address: u64) -> bool {
+        self.parse().is_ok_and(|file| {
+            let endian = file.endian();
+            file.elf_section_table().iter().any(|s| {
+                let start = s.sh_addr(endian);
+                s.sh_type(endian) == elf::SHT_NOBITS
+                    && s.sh_flags(endian) & u64::from(elf::SHF_ALLOC) != 0
+                    && (start..start.saturating_add(s.sh_size(endian))).contains(&address)
+            })
+        })
+    }
+
     /// Whether the file still has its full symbol table (`strip` removes
     /// it and leaves only `.dynsym`'s exported functions).
     pub fn has_symtab(&self) -> bool {

@@ -424,6 +424,8 @@ pub struct UsdtSiteJson<'a> {
     pub semaphore: u64,
     /// The file offset of the semaphore: the kernel's `ref_ctr_offset`.
     pub semaphore_offset: Option<u64>,
+    /// The semaphore is in `.bss` (see docs/json.md).
+    pub semaphore_in_bss: bool,
     /// The argument string as the note writes it.
     pub args_spec: &'a str,
     pub args: Vec<UsdtArgJson<'a>>,
