@@ -74,6 +74,20 @@ pub enum Command {
         probes: Vec<String>,
     },
 
+    /// Write a ready-to-compile libbpf program for one probe point: the
+    /// context type, the SEC() line, the handler macro with typed
+    /// arguments, and a read of each field or argument into an event sent
+    /// through a ring buffer. With --json: the source and the event's
+    /// layout (member offsets and sizes).
+    Gen {
+        /// Write the program to FILE instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+
+        #[arg(value_name = "PROBE")]
+        probe: String,
+    },
+
     /// Check a compiled BPF object against this kernel: for each program,
     /// its SEC() name, program and attach type, target, and (tracepoints)
     /// whether its context struct matches the format file. Exit 1 when any

@@ -4,6 +4,7 @@
 
 mod check;
 mod features;
+mod gen;
 mod kernel;
 mod list;
 mod sec;
@@ -102,6 +103,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
     match &cli.command {
         Command::List { verbose, patterns } => list::run(&ctx, patterns, *verbose, io),
         Command::Show { emit, probes } => show::run(&ctx, probes, *emit, io),
+        Command::Gen { output, probe } => gen::run(&ctx, probe, output.as_deref(), io),
         Command::Check { object } => check::run(&ctx, object, io),
         Command::Sec {
             list,

@@ -3,6 +3,7 @@
 
 pub mod c;
 pub mod features;
+pub mod gen;
 pub mod json;
 pub mod kernel;
 pub mod sec;
