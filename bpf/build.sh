@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Regenerates bpf/probe.bpf.o from bpf/probe.bpf.c: the object
-# `probedex features` embeds. Only this needs clang; building probedex
-# does not. Run from anywhere; compiled from the repository root with a
-# relative path so the object does not record where the checkout lives.
+# Regenerates the BPF objects probedex embeds from their sources:
+# bpf/probe.bpf.o (from probe.bpf.c, what `probedex features` tries) and
+# bpf/count.bpf.o (from count.bpf.c, what `probedex attach` counts with).
+# Only this needs clang; building probedex does not. Run from anywhere;
+# compiled from the repository root with relative paths so the objects do
+# not record where the checkout lives.
+#
+# With an argument DIR, writes both objects into DIR instead (what
+# tests/features.rs does to compare them with the committed ones).
 #
 # DWARF is stripped after compiling (the .BTF and .BTF.ext sections the
 # kernel needs stay): it records the compiler's version and directories,
-# which would make the object differ between machines for no reason.
+# which would make the objects differ between machines for no reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-bpf/probe.bpf.o}
-clang -target bpf -g -O2 -fno-ident -c bpf/probe.bpf.c -o "$out"
-llvm-strip -g "$out"
+out=${1:-bpf}
+for name in probe count; do
+  clang -target bpf -g -O2 -fno-ident -c "bpf/$name.bpf.c" -o "$out/$name.bpf.o"
+  llvm-strip -g "$out/$name.bpf.o"
+done

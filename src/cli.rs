@@ -120,6 +120,33 @@ pub enum Command {
     /// Each failure comes with the kernel's errno and what it means. Needs
     /// root (or CAP_BPF and CAP_PERFMON).
     Features,
+
+    /// Count how often probe points fire: attach a counting BPF program to
+    /// each selected point, run COMMAND (or wait for --duration, or until
+    /// Ctrl-C), detach, and report every point's link type, hits and
+    /// verdict, most hits first. Only the command's process tree counts
+    /// (its children too) unless --all. Exit 0 when every point attached
+    /// and (with a command) fired, 1 when some never fired, 3 when some
+    /// could not attach. Needs root.
+    ///
+    /// Kinds so far: tracepoint (wildcards allowed), rawtracepoint, kprobe
+    /// and kretprobe (exact names), uprobe and uretprobe.
+    Attach {
+        /// Without a command: count for SECS seconds (default: until Ctrl-C).
+        #[arg(long, value_name = "SECS")]
+        duration: Option<f64>,
+
+        /// Count events of every process, not only the command's.
+        #[arg(long)]
+        all: bool,
+
+        #[arg(value_name = "PROBE", required = true)]
+        probes: Vec<String>,
+
+        /// The command to run, after `--`.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let status = match (result, flushed) {
         (Ok(Outcome::Matched), Ok(())) => ExitStatus::Success,
         (Ok(Outcome::NothingMatched), Ok(())) => ExitStatus::NothingMatched,
+        (Ok(Outcome::Refused), Ok(())) => ExitStatus::Refused,
         (Err(RunError::Failed(e)), _) => {
             // Names from a captured tree may hold terminal escapes.
             let _ = writeln!(err, "probedex: {}", printable(&e.message));

@@ -215,15 +215,14 @@ fn programs_of(data: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn committed_object_matches_its_source() {
-    if !have_tools(&["clang", "llvm-strip"], "rebuild bpf/probe.bpf.o") {
+fn committed_objects_match_their_sources() {
+    if !have_tools(&["clang", "llvm-strip"], "rebuild the objects of bpf/") {
         return;
     }
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let rebuilt = dir.path().join("probe.bpf.o");
     let out = Command::new("bash")
         .arg(repo_dir().join("bpf/build.sh"))
-        .arg(&rebuilt)
+        .arg(dir.path())
         .output()
         .expect("run bpf/build.sh");
     assert!(
@@ -231,24 +230,26 @@ fn committed_object_matches_its_source() {
         "bpf/build.sh failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let committed = std::fs::read(repo_dir().join("bpf/probe.bpf.o")).unwrap();
-    let fresh = std::fs::read(&rebuilt).unwrap();
-    if committed == fresh {
-        return;
-    }
-    // Another clang may lay out BTF differently; the programs must still be
-    // the same, or the object is stale: run bpf/build.sh and commit it.
-    let (want, got) = (programs_of(&fresh), programs_of(&committed));
-    let names = |p: &[(String, Vec<u8>)]| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(
-        names(&got),
-        names(&want),
-        "bpf/probe.bpf.o is stale: run bpf/build.sh"
-    );
-    for ((name, g), (_, w)) in got.iter().zip(&want) {
+    for object in ["probe.bpf.o", "count.bpf.o"] {
+        let committed = std::fs::read(repo_dir().join("bpf").join(object)).unwrap();
+        let fresh = std::fs::read(dir.path().join(object)).unwrap();
+        if committed == fresh {
+            continue;
+        }
+        // Another clang may lay out BTF differently; the programs must still
+        // be the same, or the object is stale: run bpf/build.sh and commit it.
+        let (want, got) = (programs_of(&fresh), programs_of(&committed));
+        let names = |p: &[(String, Vec<u8>)]| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         assert_eq!(
-            g, w,
-            "section {name} of bpf/probe.bpf.o is stale: run bpf/build.sh"
+            names(&got),
+            names(&want),
+            "bpf/{object} is stale: run bpf/build.sh"
         );
+        for ((name, g), (_, w)) in got.iter().zip(&want) {
+            assert_eq!(
+                g, w,
+                "section {name} of bpf/{object} is stale: run bpf/build.sh"
+            );
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! resolves its patterns, asks `discover` for what it needs, and hands the
 //! results to a renderer.
 
+mod attach;
 mod check;
 mod features;
 mod gen;
@@ -29,8 +30,12 @@ use crate::system::{System, Tracefs};
 pub enum Outcome {
     /// Printed at least one result.
     Matched,
-    /// Ran fine; nothing matched (exit code 1).
+    /// Ran fine; nothing matched (exit code 1). `attach`: some point never
+    /// fired.
     NothingMatched,
+    /// `attach`: printed its report, but some point could not be attached
+    /// (exit code 3).
+    Refused,
 }
 
 /// Where a command writes: results to `out`, warnings and notices to `err`.
@@ -111,6 +116,21 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
             names,
         } => sec::run(&ctx, names, *list, for_probe.as_deref(), io),
         Command::Features => features::run(&ctx, io),
+        Command::Attach {
+            duration,
+            all,
+            probes,
+            command,
+        } => attach::run(
+            &ctx,
+            probes,
+            &attach::Workload {
+                command,
+                duration: *duration,
+                all: *all,
+            },
+            io,
+        ),
     }
 }
 

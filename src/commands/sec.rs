@@ -211,6 +211,8 @@ pub(super) fn check_target(ctx: &Context, probe: String) -> sec_view::Target {
         Ok(Outcome::Matched) if listed == 1 => (Some(true), "exists here".to_string()),
         Ok(Outcome::Matched) => (Some(true), format!("{listed} points match")),
         Ok(Outcome::NothingMatched) => (Some(false), "does not exist here".to_string()),
+        // Only `attach` refuses; `list` never does.
+        Ok(Outcome::Refused) => (None, "cannot tell".to_string()),
         Err(RunError::Failed(e)) if e.status == crate::error::ExitStatus::NothingMatched => {
             (Some(false), e.message.clone())
         }

@@ -1,6 +1,7 @@
 //! Renderers: text (bpftrace-compatible lists and the rich `show` view),
 //! JSON, and C. They write to `&mut dyn Write` and never touch the system.
 
+pub mod attach;
 pub mod c;
 pub mod features;
 pub mod gen;

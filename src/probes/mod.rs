@@ -3,4 +3,5 @@
 //! fd-based (bpf_link, perf_event fds), so a killed probedex leaves nothing
 //! behind.
 
+pub mod count;
 pub mod features;

@@ -1,0 +1,154 @@
+//! `probedex attach`'s report: a table sorted by hits, or JSON Lines (one
+//! object per point, then a summary object).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::text::printable;
+
+/// What happened at one point.
+#[derive(Debug, Clone)]
+pub struct PointReport {
+    pub probe: String,
+    /// The bpf_link type (`perf_event`, `raw_tracepoint`) when it attached.
+    pub link: Option<&'static str>,
+    pub hits: u64,
+    /// Why it did not attach.
+    pub reason: Option<String>,
+}
+
+impl PointReport {
+    pub fn verdict(&self) -> &'static str {
+        match (self.link, self.hits) {
+            (None, _) => "not attached",
+            (Some(_), 0) => "never fired",
+            (Some(_), _) => "fired",
+        }
+    }
+}
+
+/// The run as a whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachSummary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub points: usize,
+    pub attached: usize,
+    pub fired: usize,
+    /// `command` (the command's process tree) or `all`.
+    pub filter: &'static str,
+    /// The command's exit code; None without a command or when a signal
+    /// ended it.
+    pub command_exit: Option<i32>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct PointJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    probe: &'a str,
+    attached: bool,
+    link: Option<&'static str>,
+    hits: u64,
+    verdict: &'static str,
+    reason: Option<&'a str>,
+}
+
+/// Sorts by hits, most first, then by name.
+pub fn sort(points: &mut [PointReport]) {
+    points.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.probe.cmp(&b.probe)));
+}
+
+pub fn write_json(
+    out: &mut dyn Write,
+    points: &[PointReport],
+    summary: &AttachSummary,
+) -> io::Result<()> {
+    for p in points {
+        let json = PointJson {
+            kind: "point",
+            probe: &p.probe,
+            attached: p.link.is_some(),
+            link: p.link,
+            hits: p.hits,
+            verdict: p.verdict(),
+            reason: p.reason.as_deref(),
+        };
+        serde_json::to_writer(&mut *out, &json)?;
+        writeln!(out)?;
+    }
+    serde_json::to_writer(&mut *out, summary)?;
+    writeln!(out)
+}
+
+pub fn write_text(
+    out: &mut dyn Write,
+    points: &[PointReport],
+    summary: &AttachSummary,
+) -> io::Result<()> {
+    let width = points
+        .iter()
+        .map(|p| p.probe.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("POINT".len());
+    writeln!(
+        out,
+        "{:<width$}  {:<14}  {:>10}  VERDICT",
+        "POINT", "LINK", "HITS"
+    )?;
+    for p in points {
+        let verdict = match &p.reason {
+            Some(reason) => format!("{}: {}", p.verdict(), reason),
+            None => p.verdict().to_string(),
+        };
+        let hits = if p.link.is_some() {
+            p.hits.to_string()
+        } else {
+            "-".to_string()
+        };
+        writeln!(
+            out,
+            "{:<width$}  {:<14}  {:>10}  {}",
+            printable(&p.probe),
+            p.link.unwrap_or("-"),
+            hits,
+            printable(&verdict)
+        )?;
+    }
+    writeln!(
+        out,
+        "{} point(s): {} attached, {} fired; counted {} for {:.3} s",
+        summary.points,
+        summary.attached,
+        summary.fired,
+        if summary.filter == "all" {
+            "system-wide"
+        } else {
+            "the command's process tree"
+        },
+        summary.seconds
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_by_hits_then_name() {
+        let point = |probe: &str, hits| PointReport {
+            probe: probe.into(),
+            link: Some("perf_event"),
+            hits,
+            reason: None,
+        };
+        let mut points = vec![point("b", 1), point("a", 1), point("c", 5), point("d", 0)];
+        sort(&mut points);
+        let order: Vec<&str> = points.iter().map(|p| p.probe.as_str()).collect();
+        assert_eq!(order, ["c", "a", "b", "d"]);
+        assert_eq!(points[3].verdict(), "never fired");
+    }
+}
