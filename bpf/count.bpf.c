@@ -10,6 +10,17 @@
 // command's own cgroup: only events of its process tree count. 0 counts
 // everything.
 //
+// count_sys_enter and count_sys_exit serve every syscalls:sys_enter_* and
+// syscalls:sys_exit_* point at once: each is one raw tracepoint link (on
+// raw_syscalls' sys_enter or sys_exit) counting per syscall number into
+// `sys_enter_hits` / `sys_exit_hits`. One link instead of one perf_event
+// link per syscall: closing a perf_event link waits for an RCU grace
+// period (~70 ms here), closing a raw tracepoint link does not. The raw
+// arguments are (struct pt_regs *regs, long id) at entry and
+// (struct pt_regs *regs, long ret) at exit, where the number is
+// regs->orig_ax: `orig_ax_offset` (set before loading, from the kernel's
+// BTF) is its offset in struct pt_regs.
+//
 // No kernel struct layouts and no libbpf headers: the few helpers are
 // declared by their numbers from include/uapi/linux/bpf.h. Needs
 // bpf_get_attach_cookie (Linux 5.15 for kprobes/uprobes/tracepoints,
@@ -28,6 +39,7 @@ typedef unsigned long long __u64;
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static __u64 (*bpf_get_current_cgroup_id)(void) = (void *)80;
 static __u64 (*bpf_get_attach_cookie)(void *ctx) = (void *)174;
+static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -38,11 +50,33 @@ struct {
 	__u64 *value;
 } hits SEC(".maps");
 
-volatile const __u64 target_cgroup = 0;
+/* Syscall numbers counted per direction: x86-64's are below 1024. */
+#define SYSCALLS 1024
+
+struct {
+	int (*type)[BPF_MAP_TYPE_PERCPU_ARRAY];
+	int (*max_entries)[SYSCALLS];
+	__u32 *key;
+	__u64 *value;
+} sys_enter_hits SEC(".maps");
+
+struct {
+	int (*type)[BPF_MAP_TYPE_PERCPU_ARRAY];
+	int (*max_entries)[SYSCALLS];
+	__u32 *key;
+	__u64 *value;
+} sys_exit_hits SEC(".maps");
+
+/* One struct, so .rodata's layout is fixed: probedex writes it as two
+ * native-endian u64s. */
+volatile const struct {
+	__u64 target_cgroup;
+	__u64 orig_ax_offset;
+} config = {};
 
 static __attribute__((always_inline)) int count(void *ctx)
 {
-	if (target_cgroup && bpf_get_current_cgroup_id() != target_cgroup)
+	if (config.target_cgroup && bpf_get_current_cgroup_id() != config.target_cgroup)
 		return 0;
 	__u32 point = (__u32)bpf_get_attach_cookie(ctx);
 	__u64 *n = bpf_map_lookup_elem(&hits, &point);
@@ -58,3 +92,30 @@ SEC("kretprobe") int count_kretprobe(void *ctx) { return count(ctx); }
 SEC("uprobe") int count_uprobe(void *ctx) { return count(ctx); }
 SEC("uretprobe") int count_uretprobe(void *ctx) { return count(ctx); }
 SEC("usdt") int count_usdt(void *ctx) { return count(ctx); }
+
+static __attribute__((always_inline)) int count_syscall(void *map, __u64 nr)
+{
+	if (config.target_cgroup && bpf_get_current_cgroup_id() != config.target_cgroup)
+		return 0;
+	/* Also drops -1 (no syscall) and x32's numbers (bit 30 set). */
+	if (nr >= SYSCALLS)
+		return 0;
+	__u32 key = (__u32)nr;
+	__u64 *n = bpf_map_lookup_elem(map, &key);
+	if (n)
+		*n += 1;
+	return 0;
+}
+
+SEC("raw_tp/sys_enter") int count_sys_enter(__u64 *ctx)
+{
+	return count_syscall(&sys_enter_hits, ctx[1]);
+}
+
+SEC("raw_tp/sys_exit") int count_sys_exit(__u64 *ctx)
+{
+	__u64 nr = -1;
+	if (bpf_probe_read_kernel(&nr, sizeof(nr), (char *)ctx[0] + config.orig_ax_offset))
+		return 0;
+	return count_syscall(&sys_exit_hits, nr);
+}

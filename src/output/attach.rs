@@ -11,7 +11,9 @@ use super::text::printable;
 #[derive(Debug, Clone)]
 pub struct PointReport {
     pub probe: String,
-    /// The bpf_link type (`perf_event`, `raw_tracepoint`) when it attached.
+    /// The bpf_link type (`perf_event`, `raw_tracepoint`) when it attached;
+    /// `raw_tracepoint:sys_enter` / `raw_tracepoint:sys_exit` for a syscall
+    /// tracepoint counted by number on the link it shares with the others.
     pub link: Option<&'static str>,
     pub hits: u64,
     /// Why it did not attach.
@@ -94,9 +96,15 @@ pub fn write_text(
         .max()
         .unwrap_or(0)
         .max("POINT".len());
+    let link_width = points
+        .iter()
+        .map(|p| p.link.map_or(1, str::len))
+        .max()
+        .unwrap_or(0)
+        .max("LINK".len());
     writeln!(
         out,
-        "{:<width$}  {:<14}  {:>10}  VERDICT",
+        "{:<width$}  {:<link_width$}  {:>10}  VERDICT",
         "POINT", "LINK", "HITS"
     )?;
     for p in points {
@@ -111,7 +119,7 @@ pub fn write_text(
         };
         writeln!(
             out,
-            "{:<width$}  {:<14}  {:>10}  {}",
+            "{:<width$}  {:<link_width$}  {:>10}  {}",
             printable(&p.probe),
             p.link.unwrap_or("-"),
             hits,

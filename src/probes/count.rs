@@ -4,6 +4,15 @@
 //! fd-based (perf_event and raw_tracepoint links); dropping a
 //! [`CountingSession`] detaches it all, and nothing is left in tracefs.
 //!
+//! `tracepoint:syscalls:sys_enter_*` and `sys_exit_*` points are the
+//! exception to one link per point: all of them share one raw tracepoint
+//! link on `sys_enter` and one on `sys_exit`, counting per syscall number
+//! (see [`super::syscalls`]). Closing a perf_event link waits for an RCU
+//! grace period (~70 ms), so 720 of them took 22 s to attach and detach;
+//! two raw tracepoint links close at once. A syscall tracepoint the table
+//! does not know, or any when the shared link cannot be made, is attached
+//! the perf_event way.
+//!
 //! Needs root (or CAP_BPF with CAP_PERFMON) and bpf_get_attach_cookie:
 //! Linux 5.15 for tracepoints, kprobes and uprobes, 6.10 for raw
 //! tracepoints.
@@ -13,6 +22,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use libbpf_rs::{Link, MapCore, MapFlags, ObjectBuilder, PrintLevel};
 
 use super::features::{errno_name, kernel_has_kprobes};
+use super::syscalls::{self, Direction};
 
 /// `bpf/count.bpf.o`, compiled from `bpf/count.bpf.c` by `bpf/build.sh`.
 pub static COUNT_OBJECT: &[u8] = include_bytes!("../../bpf/count.bpf.o");
@@ -73,7 +83,89 @@ pub struct CountingSession {
     object: libbpf_rs::Object,
     /// Per point, in the order given: its link type, or why it has none.
     attached: Vec<Result<&'static str, AttachFailure>>,
+    /// Per point: where its counter is.
+    counters: Vec<Counter>,
     links: Vec<Link>,
+}
+
+/// Where a point's hits are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    /// `hits`, at the point's index (its cookie).
+    Own(u32),
+    /// `sys_enter_hits` or `sys_exit_hits`, at the syscall number.
+    Syscall(u32, Direction),
+}
+
+impl Counter {
+    fn map(self) -> &'static str {
+        match self {
+            Counter::Own(_) => "hits",
+            Counter::Syscall(_, Direction::Enter) => "sys_enter_hits",
+            Counter::Syscall(_, Direction::Exit) => "sys_exit_hits",
+        }
+    }
+
+    fn key(self) -> u32 {
+        match self {
+            Counter::Own(key) | Counter::Syscall(key, _) => key,
+        }
+    }
+}
+
+impl Direction {
+    fn program(self) -> &'static str {
+        match self {
+            Direction::Enter => "count_sys_enter",
+            Direction::Exit => "count_sys_exit",
+        }
+    }
+
+    fn raw_tracepoint(self) -> &'static str {
+        match self {
+            Direction::Enter => "sys_enter",
+            Direction::Exit => "sys_exit",
+        }
+    }
+
+    /// How a point counted this way is reported: the link's type and the
+    /// raw tracepoint it is on.
+    fn link_name(self) -> &'static str {
+        match self {
+            Direction::Enter => "raw_tracepoint:sys_enter",
+            Direction::Exit => "raw_tracepoint:sys_exit",
+        }
+    }
+}
+
+/// The syscall number and direction a point can be counted by, if it is
+/// a syscall tracepoint the table knows.
+fn syscall_of(target: &CountTarget) -> Option<(u32, Direction)> {
+    match target {
+        CountTarget::Tracepoint { category, event } if category == "syscalls" => {
+            syscalls::lookup(event)
+        }
+        _ => None,
+    }
+}
+
+/// The byte offset of `orig_ax` (the syscall number at sys_exit) in the
+/// running kernel's `struct pt_regs`, from its BTF; None without BTF or
+/// off x86-64 (where the number is elsewhere).
+fn orig_ax_offset() -> Option<u64> {
+    use libbpf_rs::btf::types::{MemberAttr, Struct};
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let btf = libbpf_rs::btf::Btf::from_vmlinux().ok()?;
+    let regs = btf.type_by_name::<Struct<'_>>("pt_regs")?;
+    let member = regs
+        .iter()
+        .find(|m| m.name.is_some_and(|n| n == "orig_ax"))?;
+    match member.attr {
+        MemberAttr::Normal { offset } if offset % 64 == 0 => Some(u64::from(offset / 8)),
+        _ => None,
+    }
 }
 
 /// The bpf_link type of a link, in bpftool's words (`perf_event`,
@@ -156,11 +248,41 @@ impl CountingSession {
         };
         // libbpf's warnings would repeat what the report says per point.
         libbpf_rs::set_print(Some((PrintLevel::Warn, quiet)));
+        // Syscall tracepoints counted per number, by direction; an exit
+        // needs orig_ax's offset, which only the kernel's BTF gives.
+        let mut by_number: Vec<Option<(u32, Direction)>> = targets.iter().map(syscall_of).collect();
+        let offset = if by_number
+            .iter()
+            .flatten()
+            .any(|(_, d)| *d == Direction::Exit)
+        {
+            orig_ax_offset()
+        } else {
+            None
+        };
+        if offset.is_none() {
+            for slot in &mut by_number {
+                if slot.is_some_and(|(_, d)| d == Direction::Exit) {
+                    *slot = None;
+                }
+            }
+        }
+        let uses = |direction| by_number.iter().flatten().any(|(_, d)| *d == direction);
+        let wanted_programs: Vec<&str> = targets
+            .iter()
+            .map(CountTarget::program)
+            .chain(
+                [Direction::Enter, Direction::Exit]
+                    .into_iter()
+                    .filter(|d| uses(*d))
+                    .map(Direction::program),
+            )
+            .collect();
         let mut open = ObjectBuilder::default()
             .open_memory(COUNT_OBJECT)
             .map_err(load_error)?;
         for mut prog in open.progs_mut() {
-            let wanted = targets.iter().any(|t| prog.name() == t.program());
+            let wanted = wanted_programs.iter().any(|p| prog.name() == *p);
             prog.set_autoload(wanted);
         }
         for mut map in open.maps_mut() {
@@ -169,18 +291,41 @@ impl CountingSession {
                 map.set_max_entries(targets.len().max(1) as u32)
                     .map_err(load_error)?;
             } else if name.ends_with(".rodata") {
-                // `target_cgroup` is the only constant: .rodata is its 8 bytes.
+                // `config`: the target cgroup, then orig_ax's offset.
                 let data = map.initial_value_mut().ok_or_else(|| LoadError {
                     errno: None,
                     message: "count.bpf.o has no initial .rodata".into(),
                 })?;
                 data[..8].copy_from_slice(&cgroup.to_ne_bytes());
+                data[8..16].copy_from_slice(&offset.unwrap_or(0).to_ne_bytes());
             }
         }
         let object = open.load().map_err(load_error)?;
         let mut links = Vec::new();
+        // The shared links, made at the first point that needs each; a
+        // failure sends that direction's points the perf_event way.
+        let mut shared: Vec<(Direction, bool)> = Vec::new();
         let mut attached = Vec::with_capacity(targets.len());
+        let mut counters = Vec::with_capacity(targets.len());
         for (index, target) in targets.iter().enumerate() {
+            if let Some((nr, direction)) = by_number[index] {
+                let ok = match shared.iter().find(|(d, _)| *d == direction) {
+                    Some((_, ok)) => *ok,
+                    None => {
+                        let ok = attach_shared(&object, direction)
+                            .map(|link| links.push(link))
+                            .is_some();
+                        shared.push((direction, ok));
+                        ok
+                    }
+                };
+                if ok {
+                    attached.push(Ok(direction.link_name()));
+                    counters.push(Counter::Syscall(nr, direction));
+                    continue;
+                }
+            }
+            counters.push(Counter::Own(index as u32));
             attached.push(attach_one(&object, target, index as u64).map(|link| {
                 let kind = link_type(&link).unwrap_or("unknown");
                 links.push(link);
@@ -191,6 +336,7 @@ impl CountingSession {
         Ok(CountingSession {
             object,
             attached,
+            counters,
             links,
         })
     }
@@ -202,18 +348,19 @@ impl CountingSession {
 
     /// Per point: the hits summed over CPUs.
     pub fn hits(&self) -> Result<Vec<u64>, LoadError> {
-        let map = self
-            .object
-            .maps()
-            .find(|m| m.name() == "hits")
-            .ok_or_else(|| LoadError {
-                errno: None,
-                message: "count.bpf.o has no map `hits`".into(),
-            })?;
-        (0..self.attached.len() as u32)
-            .map(|key| {
+        self.counters
+            .iter()
+            .map(|counter| {
+                let map = self
+                    .object
+                    .maps()
+                    .find(|m| m.name() == counter.map())
+                    .ok_or_else(|| LoadError {
+                        errno: None,
+                        message: format!("count.bpf.o has no map `{}`", counter.map()),
+                    })?;
                 let per_cpu = map
-                    .lookup_percpu(&key.to_ne_bytes(), MapFlags::ANY)
+                    .lookup_percpu(&counter.key().to_ne_bytes(), MapFlags::ANY)
                     .map_err(|e| LoadError {
                         errno: errno_of(&e),
                         message: format!("reading the counters: {e:#}"),
@@ -245,6 +392,14 @@ impl CountingSession {
             scope.spawn(move || drop(chunk));
         });
     }
+}
+
+/// The raw tracepoint link counting every syscall of one direction.
+fn attach_shared(object: &libbpf_rs::Object, direction: Direction) -> Option<Link> {
+    let prog = object
+        .progs_mut()
+        .find(|p| p.name() == direction.program())?;
+    prog.attach_raw_tracepoint(direction.raw_tracepoint()).ok()
 }
 
 fn attach_one(
