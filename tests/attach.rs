@@ -457,3 +457,90 @@ fn nothing_is_left_behind() {
         "(links, programs, probedex cgroups) before and after"
     );
 }
+
+/// A tracepoint outside syscalls is counted on the raw tracepoint of its
+/// name: `sh` itself and its two children exec, three hits exactly.
+#[test]
+fn sched_process_exec_counts_on_its_raw_tracepoint() {
+    if !can_run("counting sched:sched_process_exec") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let probe = "tracepoint:sched:sched_process_exec";
+    let (run, lines) = attach_json(
+        dir.path(),
+        &[probe, "--", "sh", "-c", "/bin/true; /bin/true"],
+    );
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_eq!(
+        only_point(&run, &lines),
+        (3, true, None),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        points_of(&lines)[probe].1.as_deref(),
+        Some("raw_tracepoint"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// Hundreds of non-syscall tracepoints: raw tracepoint links, which
+/// close at once, where perf_event links took ~70 ms each to release.
+#[test]
+fn a_large_tracepoint_wildcard_is_quick() {
+    if !can_run("counting sched, irq and timer tracepoints") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (run, lines) = attach_json(
+        dir.path(),
+        &[
+            "tracepoint:sched:*",
+            "tracepoint:irq:*",
+            "tracepoint:timer:*",
+            "--",
+            "sh",
+            "-c",
+            "/bin/true; /bin/true",
+        ],
+    );
+    let took = started.elapsed();
+    // Not every point fires: exit 1.
+    assert_eq!(run.code, 1, "{}", run.describe());
+    let points = points_of(&lines);
+    assert!(points.len() > 40, "{}", run.describe());
+    assert!(
+        matches!(lines.last(), Some(Line::Summary { points: n, attached: a, .. }) if n == a),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        points["tracepoint:sched:sched_process_exec"],
+        (3, Some("raw_tracepoint".to_string())),
+        "{}",
+        run.describe()
+    );
+    // Two forks by sh; each child exits, and sh itself.
+    assert_eq!(points["tracepoint:sched:sched_process_fork"].0, 2);
+    assert_eq!(points["tracepoint:sched:sched_process_exit"].0, 3);
+    let raw = points
+        .values()
+        .filter(|(_, link)| link.as_deref() == Some("raw_tracepoint"))
+        .count();
+    assert!(
+        raw * 10 >= points.len() * 9,
+        "only {raw} of {} on raw tracepoints: {}",
+        points.len(),
+        run.describe()
+    );
+    assert!(
+        took.as_secs_f64() < 5.0,
+        "took {took:?}: {}",
+        run.describe()
+    );
+}

@@ -13,6 +13,18 @@
 //! does not know, or any when the shared link cannot be made, is attached
 //! the perf_event way.
 //!
+//! Every other tracepoint point is counted by `count_raw_tp` on the raw
+//! tracepoint of the event's name (`sched:sched_switch` on
+//! `sched_switch`), which fires exactly when the event does; closing such
+//! a link takes ~0.15 ms where a perf_event link's takes ~70 ms, so the
+//! 1,585 non-syscall tracepoints here went from 97 s to 0.8 s. An event
+//! with no raw tracepoint of its name (ENOENT: one whose name differs from
+//! its tracepoint's, a user event), a dynamic event (kprobe, uprobe,
+//! synthetic, fprobe events: never tried, as a tracepoint of the same name
+//! would count something else) and any point on a kernel whose raw_tp
+//! programs cannot take a cookie (before 6.10) is attached the
+//! perf_event way.
+//!
 //! Needs root (or CAP_BPF with CAP_PERFMON) and bpf_get_attach_cookie:
 //! Linux 5.15 for tracepoints, kprobes and uprobes, 6.10 for raw
 //! tracepoints.
@@ -268,6 +280,17 @@ impl CountingSession {
             }
         }
         let uses = |direction| by_number.iter().flatten().any(|(_, d)| *d == direction);
+        // Tracepoints to try on the raw tracepoint of their event's name.
+        let dynamic = dynamic_events();
+        let mut by_raw: Vec<bool> = targets
+            .iter()
+            .zip(&by_number)
+            .map(|(target, number)| {
+                number.is_none()
+                    && matches!(target, CountTarget::Tracepoint { category, event }
+                        if !dynamic.iter().any(|(c, e)| c == category && e == event))
+            })
+            .collect();
         let wanted_programs: Vec<&str> = targets
             .iter()
             .map(CountTarget::program)
@@ -278,29 +301,49 @@ impl CountingSession {
                     .map(Direction::program),
             )
             .collect();
-        let mut open = ObjectBuilder::default()
-            .open_memory(COUNT_OBJECT)
-            .map_err(load_error)?;
-        for mut prog in open.progs_mut() {
-            let wanted = wanted_programs.iter().any(|p| prog.name() == *p);
-            prog.set_autoload(wanted);
-        }
-        for mut map in open.maps_mut() {
-            let name = map.name().to_string_lossy().into_owned();
-            if name == "hits" {
-                map.set_max_entries(targets.len().max(1) as u32)
-                    .map_err(load_error)?;
-            } else if name.ends_with(".rodata") {
-                // `config`: the target cgroup, then orig_ax's offset.
-                let data = map.initial_value_mut().ok_or_else(|| LoadError {
-                    errno: None,
-                    message: "count.bpf.o has no initial .rodata".into(),
-                })?;
-                data[..8].copy_from_slice(&cgroup.to_ne_bytes());
-                data[8..16].copy_from_slice(&offset.unwrap_or(0).to_ne_bytes());
+        let load = |extra: Option<&str>| -> Result<libbpf_rs::Object, LoadError> {
+            let mut open = ObjectBuilder::default()
+                .open_memory(COUNT_OBJECT)
+                .map_err(load_error)?;
+            for mut prog in open.progs_mut() {
+                let wanted = wanted_programs
+                    .iter()
+                    .copied()
+                    .chain(extra)
+                    .any(|p| prog.name() == p);
+                prog.set_autoload(wanted);
             }
-        }
-        let object = open.load().map_err(load_error)?;
+            for mut map in open.maps_mut() {
+                let name = map.name().to_string_lossy().into_owned();
+                if name == "hits" {
+                    map.set_max_entries(targets.len().max(1) as u32)
+                        .map_err(load_error)?;
+                } else if name.ends_with(".rodata") {
+                    // `config`: the target cgroup, then orig_ax's offset.
+                    let data = map.initial_value_mut().ok_or_else(|| LoadError {
+                        errno: None,
+                        message: "count.bpf.o has no initial .rodata".into(),
+                    })?;
+                    data[..8].copy_from_slice(&cgroup.to_ne_bytes());
+                    data[8..16].copy_from_slice(&offset.unwrap_or(0).to_ne_bytes());
+                }
+            }
+            open.load().map_err(load_error)
+        };
+        let raw_tp = "count_raw_tp";
+        let object = if by_raw.contains(&true) && !wanted_programs.contains(&raw_tp) {
+            // Before 6.10 a raw_tp program cannot read its cookie and does
+            // not load: then those tracepoints go the perf_event way.
+            match load(Some(raw_tp)) {
+                Ok(object) => object,
+                Err(_) => {
+                    by_raw.fill(false);
+                    load(None)?
+                }
+            }
+        } else {
+            load(None)?
+        };
         let mut links = Vec::new();
         // The shared links, made at the first point that needs each; a
         // failure sends that direction's points the perf_event way.
@@ -326,6 +369,13 @@ impl CountingSession {
                 }
             }
             counters.push(Counter::Own(index as u32));
+            if by_raw[index] {
+                if let Some(link) = attach_raw(&object, target, index as u64) {
+                    attached.push(Ok(link_type(&link).unwrap_or("unknown")));
+                    links.push(link);
+                    continue;
+                }
+            }
             attached.push(attach_one(&object, target, index as u64).map(|link| {
                 let kind = link_type(&link).unwrap_or("unknown");
                 links.push(link);
@@ -400,6 +450,40 @@ fn attach_shared(object: &libbpf_rs::Object, direction: Direction) -> Option<Lin
         .progs_mut()
         .find(|p| p.name() == direction.program())?;
     prog.attach_raw_tracepoint(direction.raw_tracepoint()).ok()
+}
+
+/// A tracepoint point on the raw tracepoint of its event's name, with
+/// its cookie; None when there is none (ENOENT), or the kernel cannot give
+/// a raw_tp its cookie (EINVAL before 6.10), or anything else fails: the
+/// point is then attached the perf_event way, which reports its own
+/// failure if it has one.
+fn attach_raw(object: &libbpf_rs::Object, target: &CountTarget, cookie: u64) -> Option<Link> {
+    let CountTarget::Tracepoint { event, .. } = target else {
+        return None;
+    };
+    let raw = CountTarget::RawTracepoint {
+        name: event.clone(),
+    };
+    attach_one(object, &raw, cookie).ok()
+}
+
+/// The dynamic events (kprobe, uprobe, synthetic, eprobe, fprobe and
+/// tracepoint-probe events) as `(group, event)`, from tracefs's
+/// `dynamic_events` (`p:kprobes/name symbol`, `s:synthetic/name fields`).
+/// They are not tracepoints: a raw tracepoint of the same name, if any,
+/// is something else.
+fn dynamic_events() -> Vec<(String, String)> {
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .iter()
+        .find_map(|dir| std::fs::read_to_string(format!("{dir}/dynamic_events")).ok())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let head = line.split_whitespace().next()?;
+            let (group, event) = head.split_once(':')?.1.split_once('/')?;
+            Some((group.to_string(), event.to_string()))
+        })
+        .collect()
 }
 
 fn attach_one(
