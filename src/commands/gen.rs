@@ -4,14 +4,10 @@
 
 use std::path::Path;
 
-use super::kernel::{btf_points, function_types, kprobe_points};
-use super::list::candidates;
+use super::kernel::{function_types, points_named};
 use super::sources::{Needs, Sources};
 use super::user;
-use super::{
-    check_supported, no_match_message, select_tracepoints, selected_kinds, Context, Io, Outcome,
-    RunError,
-};
+use super::{check_supported, selected_kinds, Context, Io, Outcome, RunError};
 use crate::discover::tracepoints;
 use crate::error::Error;
 use crate::output::gen::{self, Program};
@@ -31,16 +27,7 @@ pub(super) fn run(
         _ => kernel_programs(ctx, text, &pattern, io)?,
     };
     if programs.len() > 1 {
-        let mut names: Vec<String> = programs.iter().map(|p| p.probe.clone()).collect();
-        names.sort();
-        let shown = names.len().min(5);
-        return Err(Error::bad_input(format!(
-            "{text}: names {} probe points ({}{}); gen writes a program for exactly one",
-            names.len(),
-            names[..shown].join(", "),
-            if names.len() > shown { ", ..." } else { "" }
-        ))
-        .into());
+        return Err(more_than_one(text, programs.into_iter().map(|p| p.probe)).into());
     }
     let program = programs.pop().expect("one program");
     let generated = gen::render(&program);
@@ -58,6 +45,20 @@ pub(super) fn run(
         None => io.out.write_all(&written)?,
     }
     Ok(Outcome::Matched)
+}
+
+/// `gen` writes one program: a pattern naming several points is an error
+/// that lists some of them.
+fn more_than_one(text: &str, probes: impl Iterator<Item = String>) -> Error {
+    let mut names: Vec<String> = probes.collect();
+    names.sort();
+    let shown = names.len().min(5);
+    Error::bad_input(format!(
+        "{text}: names {} probe points ({}{}); gen writes a program for exactly one",
+        names.len(),
+        names[..shown].join(", "),
+        if names.len() > shown { ", ..." } else { "" }
+    ))
 }
 
 fn usdt_programs(
@@ -151,47 +152,22 @@ fn kernel_programs(
         Some(types) if kinds.iter().any(|k| k.is_kprobe()) => Some(function_types(types)),
         _ => None,
     };
-    let selected = sources
-        .tracepoints()
-        .map(|(_, all)| select_tracepoints(all, patterns))
-        .unwrap_or_default();
-    let mut points = Vec::new();
-    for &kind in &kinds {
-        if kind.is_kprobe() {
-            if let Some(index) = &index {
-                points.extend(kprobe_points(
-                    index,
-                    kind,
-                    patterns,
-                    signatures.as_ref(),
-                    true,
-                ));
-            }
-        } else if let (true, Some(types)) = (Sources::needs_btf(kind), &types) {
-            points.extend(btf_points(types, kind, patterns));
-        }
-    }
-    if selected.is_empty() && points.is_empty() {
-        let all = candidates(&sources, &kinds, types.as_ref());
-        return Err(Error::nothing_matched(no_match_message(text, pattern, &all)).into());
-    }
+    let (selected, points) = points_named(
+        &sources,
+        &kinds,
+        index.as_ref(),
+        types.as_ref(),
+        signatures.as_ref(),
+        text,
+        pattern,
+    )?;
     if selected.len() + points.len() > 1 {
-        // Too many: the caller says which, without building each program.
+        // Too many: say which, without building each program.
         let probes = selected
             .iter()
             .map(|id| id.probe_name())
             .chain(points.iter().map(|p| p.probe_name()));
-        return Ok(probes
-            .map(|probe| Program {
-                probe,
-                sec: String::new(),
-                includes: Vec::new(),
-                preamble: String::new(),
-                head: String::new(),
-                members: Vec::new(),
-                notes: Vec::new(),
-            })
-            .collect());
+        return Err(more_than_one(text, probes).into());
     }
     if let Some(id) = selected.first() {
         let (tracefs, _) = sources.tracepoints().expect("tracepoints were listed");

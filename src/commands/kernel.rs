@@ -286,3 +286,41 @@ fn signature_source<'k>(
     }
     map.get(&(module, split.base)).copied()
 }
+
+/// The kernel points one pattern names, for the commands that take single
+/// points (`show`, `gen`): tracepoints, and every kernel function of the
+/// function kinds (kprobes from all of kallsyms, so a notrace function is
+/// explained rather than missing). Nothing at all is the "did you mean"
+/// error.
+pub(super) fn points_named<'k>(
+    sources: &super::sources::Sources,
+    kinds: &[ProbeKind],
+    index: Option<&FunctionIndex<'k>>,
+    types: Option<&'k KernelTypes<'k>>,
+    signatures: Option<&FunctionTypes<'k>>,
+    text: &str,
+    pattern: &ProbePattern,
+) -> Result<(Vec<crate::probe::TracepointId>, Vec<KernelPoint<'k>>), crate::error::Error> {
+    let one = std::slice::from_ref(pattern);
+    let selected = sources
+        .tracepoints()
+        .map(|(_, all)| super::select_tracepoints(all, one))
+        .unwrap_or_default();
+    let mut points = Vec::new();
+    for &kind in kinds {
+        if kind.is_kprobe() {
+            if let Some(index) = index {
+                points.extend(kprobe_points(index, kind, one, signatures, true));
+            }
+        } else if let (true, Some(types)) = (super::sources::Sources::needs_btf(kind), types) {
+            points.extend(btf_points(types, kind, one));
+        }
+    }
+    if selected.is_empty() && points.is_empty() {
+        let all = super::list::candidates(sources, kinds, types);
+        return Err(crate::error::Error::nothing_matched(
+            super::no_match_message(text, pattern, &all),
+        ));
+    }
+    Ok((selected, points))
+}

@@ -1,14 +1,10 @@
 //! `probedex show`: the rich view of probe points (text, JSON, or a C
 //! struct for tracepoints), and of kernel types (`struct:NAME`).
 
-use super::kernel::{btf_points, function_types, kprobe_points, traceability, KernelPoint};
-use super::list::candidates;
+use super::kernel::{function_types, points_named, traceability, KernelPoint};
 use super::sources::{Needs, Sources};
 use super::user::{self, UserPoint};
-use super::{
-    check_supported, no_match_message, select_tracepoints, selected_kinds, Context, Io, Outcome,
-    RunError,
-};
+use super::{check_supported, selected_kinds, Context, Io, Outcome, RunError};
 use crate::cli::EmitFormat;
 use crate::discover::btf::KernelTypes;
 use crate::discover::kernel_functions::{symbols_named, FunctionIndex, Traceability};
@@ -165,33 +161,15 @@ pub(super) fn run(
                 }
             }
             Target::Probe(text, pattern) => {
-                let selected: Vec<TracepointId> = sources
-                    .tracepoints()
-                    .map(|(_, all)| select_tracepoints(all, std::slice::from_ref(pattern)))
-                    .unwrap_or_default();
-                let one = std::slice::from_ref(pattern);
-                let mut points: Vec<KernelPoint<'_>> = Vec::new();
-                for &kind in &kinds {
-                    if kind.is_kprobe() {
-                        if let Some(index) = &index {
-                            points.extend(kprobe_points(
-                                index,
-                                kind,
-                                one,
-                                signatures.as_ref(),
-                                true,
-                            ));
-                        }
-                    } else if let (true, Some(types)) = (Sources::needs_btf(kind), &types) {
-                        points.extend(btf_points(types, kind, one));
-                    }
-                }
-                if selected.is_empty() && points.is_empty() {
-                    let all = candidates(&sources, &kinds, types.as_ref());
-                    return Err(
-                        Error::nothing_matched(no_match_message(text, pattern, &all)).into(),
-                    );
-                }
+                let (selected, points) = points_named(
+                    &sources,
+                    &kinds,
+                    index.as_ref(),
+                    types.as_ref(),
+                    signatures.as_ref(),
+                    text,
+                    pattern,
+                )?;
                 // Kinds print in name order, as listings do.
                 let mut order: Vec<(String, Shown<'_, '_>)> = selected
                     .iter()
