@@ -24,7 +24,7 @@ use std::process::Command;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use common::{have_c_header, have_tools, probedex, repo_dir, skip};
+use common::{have_c_header, have_tools, probedex, repo_dir};
 
 // ---------------------------------------------------------------------------
 // The JSON of docs/json.md ("User space"), field for field.
@@ -870,21 +870,8 @@ fn check_like_bpftrace(pattern: &str) {
     if !have_tools(&["bpftrace"], "compare the fixture listings with bpftrace") {
         return;
     }
-    let peer = match Command::new("bpftrace").args(["-l", pattern]).output() {
-        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
-        Ok(out) => {
-            skip(&format!(
-                "bpftrace -l {pattern} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-            return;
-        }
-        Err(e) => {
-            skip(&format!("cannot run bpftrace: {e}"));
-            return;
-        }
+    let Some(peer) = common::bpftrace_output(&["-l", pattern]) else {
+        return;
     };
     let out = probedex(["list", pattern]);
     assert_eq!(

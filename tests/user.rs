@@ -405,21 +405,8 @@ fn node_libuv_matches_bpftrace() {
         return;
     }
     let pattern = "uprobe:/usr/bin/node:uv_fs_open";
-    let bpftrace = match Command::new("bpftrace").args(["-lv", pattern]).output() {
-        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
-        Ok(out) => {
-            skip(&format!(
-                "bpftrace -lv {pattern} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-            return;
-        }
-        Err(e) => {
-            skip(&format!("cannot run bpftrace: {e}"));
-            return;
-        }
+    let Some(bpftrace) = common::bpftrace_output(&["-lv", pattern]) else {
+        return;
     };
     let out = probedex(["list", "-v", pattern]);
     assert_eq!(out.code, 0, "{}", out.describe());

@@ -326,3 +326,24 @@ pub fn have_c_header(header: &str, package: &str, what: &str) -> bool {
     skip(&reason);
     false
 }
+
+/// `bpftrace ARGS`'s stdout, to compare with. `None` (skip, with the
+/// reason printed) when bpftrace cannot run or fails outside CI; under
+/// `CI=true` bpftrace is installed and run as root, so failing is a test
+/// failure, not a skip.
+pub fn bpftrace_output(args: &[&str]) -> Option<String> {
+    let why = match Command::new("bpftrace").args(args).output() {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
+            return Some(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+        Ok(out) => format!(
+            "bpftrace {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => format!("cannot run bpftrace: {e}"),
+    };
+    assert!(!is_ci(), "CI=true but {why}");
+    skip(&why);
+    None
+}
