@@ -89,7 +89,10 @@ pub(super) fn run(ctx: &Context, path: &Path, io: &mut Io<'_>) -> Result<Outcome
         }
         None => None,
     };
-    let enums = kernel_enums(ctx);
+    let enums = match crate::discover::btf::read_vmlinux(&ctx.system) {
+        Ok(files) => kernel_enums(&files),
+        Err(e) => Err(e.to_string()),
+    };
     let reports: Vec<ProgramReport> = contents
         .programs
         .iter()

@@ -20,9 +20,8 @@ pub(super) struct KernelEnums {
     pub attach_types: HashSet<String>,
 }
 
-pub(super) fn kernel_enums(ctx: &Context) -> Result<KernelEnums, String> {
-    let files = btf::read(&ctx.system).map_err(|e| e.to_string())?;
-    let vmlinux = btf::parse_vmlinux(&files).map_err(|e| e.to_string())?;
+pub(super) fn kernel_enums(files: &btf::BtfFiles) -> Result<KernelEnums, String> {
+    let vmlinux = btf::parse_vmlinux(files).map_err(|e| e.to_string())?;
     let mut enums = KernelEnums {
         prog_types: HashSet::new(),
         attach_types: HashSet::new(),
@@ -76,7 +75,12 @@ pub(super) fn run(
         )
         .into());
     }
-    let enums = kernel_enums(ctx);
+    // Read once: the enums and every tracepoint's record struct come from it.
+    let vmlinux = btf::read_vmlinux(&ctx.system);
+    let enums = match &vmlinux {
+        Ok(files) => kernel_enums(files),
+        Err(e) => Err(e.to_string()),
+    };
     let mut all_known = true;
     for (index, name) in names.iter().enumerate() {
         let Some((position, def)) = secdef::find(name) else {
@@ -94,7 +98,7 @@ pub(super) fn run(
             ));
             continue;
         };
-        let report = describe(ctx, name, position, def, &enums);
+        let report = describe(ctx, name, position, def, &enums, vmlinux.as_ref().ok());
         if index > 0 && !ctx.json {
             writeln!(io.out)?;
         }
@@ -113,6 +117,7 @@ fn describe<'d>(
     position: usize,
     def: &'d SecDef,
     enums: &Result<KernelEnums, String>,
+    vmlinux: Option<&btf::BtfFiles>,
 ) -> sec_view::SecReport<'d> {
     let info = secdef::prog_type_info(def.prog_type);
     let prog_type = format!("BPF_PROG_TYPE_{}", def.prog_type);
@@ -142,7 +147,7 @@ fn describe<'d>(
     if let (Some(Extras::Tracepoint), Some(extras), Some(true)) =
         (extras_kind, extras, target.as_ref().and_then(|t| t.found))
     {
-        if let Some(record) = record_struct_name(ctx, extras) {
+        if let Some(record) = vmlinux.and_then(|files| record_struct_name(ctx, files, extras)) {
             handler = format!("int handler(struct {record} *ctx)");
         }
     }
@@ -172,7 +177,7 @@ fn describe<'d>(
 /// vmlinux.h's struct for a tracepoint's record (`trace_event_raw_<class>`,
 /// or `syscall_trace_enter`), checked member by member against the live
 /// format file; `None` when it cannot be found or does not agree.
-fn record_struct_name(ctx: &Context, extras: &str) -> Option<String> {
+fn record_struct_name(ctx: &Context, files: &btf::BtfFiles, extras: &str) -> Option<String> {
     let (category, event) = extras.split_once('/')?;
     let tracefs = ctx.system.tracefs().ok()?;
     let layout = crate::discover::tracepoints::layout(
@@ -180,8 +185,7 @@ fn record_struct_name(ctx: &Context, extras: &str) -> Option<String> {
         &crate::probe::TracepointId::new(category, event),
     )
     .ok()?;
-    let files = btf::read(&ctx.system).ok()?;
-    let vmlinux = btf::parse_vmlinux(&files).ok()?;
+    let vmlinux = btf::parse_vmlinux(files).ok()?;
     let record = crate::format::record_btf::record_struct(&vmlinux, category, event, &layout)?;
     record.agrees().then_some(record.name)
 }

@@ -25,11 +25,27 @@ pub struct BtfFiles {
     pub modules: Vec<(String, PathBuf, Vec<u8>)>,
 }
 
+/// Reads vmlinux's BTF only, for what only vmlinux describes (the kernel's
+/// `bpf_prog_type` and `bpf_attach_type`, tracepoint record structs):
+/// reading every module's BTF as well is most of the cost.
+pub fn read_vmlinux(system: &System) -> Result<BtfFiles, DiscoverError> {
+    let vmlinux_path = system.path(BTF_DIR).join("vmlinux");
+    let vmlinux = std::fs::read(&vmlinux_path).map_err(|e| DiscoverError::io(&vmlinux_path, e))?;
+    Ok(BtfFiles {
+        vmlinux_path,
+        vmlinux,
+        modules: Vec::new(),
+    })
+}
+
 /// Reads vmlinux's BTF and every module's.
 pub fn read(system: &System) -> Result<BtfFiles, DiscoverError> {
     let dir = system.path(BTF_DIR);
-    let vmlinux_path = dir.join("vmlinux");
-    let vmlinux = std::fs::read(&vmlinux_path).map_err(|e| DiscoverError::io(&vmlinux_path, e))?;
+    let BtfFiles {
+        vmlinux_path,
+        vmlinux,
+        ..
+    } = read_vmlinux(system)?;
     let mut modules = Vec::new();
     let entries = std::fs::read_dir(&dir).map_err(|e| DiscoverError::io(&dir, e))?;
     for entry in entries {
