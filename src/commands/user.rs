@@ -162,9 +162,15 @@ fn pattern_files(
 }
 
 /// Opens a file a pattern named. With `-p`, a failure after the process
-/// exited says so, rather than blaming the file.
-fn open_image(ctx: &Context, path: &std::path::Path) -> Result<ElfImage, Error> {
-    ElfImage::open(path).map_err(|e| {
+/// exited says so, rather than blaming the file, and a mapped file that is
+/// not ELF is `None`: a process maps more than ELF files with code (a JIT's
+/// executable file-backed buffers), and those have no symbols to list.
+fn open_image(ctx: &Context, path: &std::path::Path) -> Result<Option<ElfImage>, Error> {
+    let opened = ElfImage::open(path);
+    if opened.is_err() && ctx.process.is_some() && !looks_like_elf(path) {
+        return Ok(None);
+    }
+    opened.map(Some).map_err(|e| {
         if let Some(process) = &ctx.process {
             let proc_dir = ctx.system.path(&format!("/proc/{}", process.pid));
             if ctx.system.is_live() && !proc_dir.exists() {
@@ -234,12 +240,8 @@ pub fn open_targets(
         (ctx.demangle || looks_demangled(name.text())).then(|| Prefilter::new(name.text()));
     let mut targets = Vec::with_capacity(files.len());
     for PatternFile { path, process_path } in files {
-        let image = match open_image(ctx, &path) {
-            Ok(image) => image,
-            // A process maps more than ELF files with code (a JIT's
-            // executable file-backed buffers): those have no symbols to list.
-            Err(_) if ctx.process.is_some() && !looks_like_elf(&path) => continue,
-            Err(e) => return Err(e),
+        let Some(image) = open_image(ctx, &path)? else {
+            continue;
         };
         targets.push(UserTarget {
             kind,
@@ -512,10 +514,8 @@ pub fn usdt_probes(
     let (files, wanted) = pattern_files(ctx, text, pattern)?;
     let mut probes = Vec::new();
     for PatternFile { path, .. } in files {
-        let image = match open_image(ctx, &path) {
-            Ok(image) => image,
-            Err(_) if ctx.process.is_some() && !looks_like_elf(&path) => continue,
-            Err(e) => return Err(e),
+        let Some(image) = open_image(ctx, &path)? else {
+            continue;
         };
         probes.extend(file_usdt_probes(ctx, &image, &wanted)?);
     }
