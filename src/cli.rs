@@ -14,8 +14,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// Read a captured system tree instead of `/` (tracefs under
     /// DIR/sys/kernel/tracing, ...). Nothing is mounted or changed.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "snapshot")]
     pub root: Option<PathBuf>,
+
+    /// Read the kernel a snapshot describes (`probedex snapshot -o FILE`)
+    /// instead of this one. `check` takes it more than once, for one
+    /// verdict per kernel.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub snapshot: Vec<PathBuf>,
 
     /// Print JSON: one object per line for lists, one object for `show`.
     /// The schema is in docs/json.md.
@@ -112,6 +118,41 @@ pub enum Command {
         /// `kprobe/tcp_v4_connect`, `tp/sched/sched_switch`, `xdp`, ...
         #[arg(value_name = "NAME")]
         names: Vec<String>,
+    },
+
+    /// Record this kernel's probe points in one compressed file: every
+    /// tracepoint's format, BTF (raw tracepoints, function signatures,
+    /// types), kallsyms, ftrace's function list, and (as root) which
+    /// program kinds work. Every read-only command reads it back with
+    /// --snapshot; `diff` compares two. With --root, records that tree.
+    Snapshot {
+        /// Where to write it.
+        #[arg(short, long, value_name = "FILE", required = true)]
+        output: PathBuf,
+    },
+
+    /// Write the files `--root DIR` reads (tracefs formats, available_events,
+    /// kallsyms, BTF, ...) into DIR, laid out like `/`: for bug reports and
+    /// fixtures. With --snapshot, unpacks that snapshot instead.
+    Capture {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+
+    /// Compare the probe points of two kernels: points added and removed,
+    /// and changed layouts and signatures field by field. A and B are each a
+    /// snapshot file, a captured tree (a directory), or `live`. PATTERNs
+    /// (as for `list`) limit the comparison. Exit 0 when nothing selected
+    /// changed, 1 when something did.
+    Diff {
+        #[arg(value_name = "A")]
+        old: String,
+
+        #[arg(value_name = "B")]
+        new: String,
+
+        #[arg(value_name = "PATTERN")]
+        patterns: Vec<String>,
     },
 
     /// Which program types and attach kinds really work on this kernel,

@@ -15,5 +15,6 @@ pub mod parallel;
 pub mod probe;
 pub mod probes;
 pub mod secdef;
+pub mod snapshot;
 pub mod suggest;
 pub mod system;

@@ -12,12 +12,15 @@
 //! tracefs exists since Linux 4.1; before that the same files live in
 //! debugfs at `/sys/kernel/debug/tracing`, which the second candidate covers.
 
+use std::borrow::Cow;
 use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::format::mounts::{parse_mounts, Mount};
+use crate::snapshot::SnapshotFiles;
 
 /// The variable that points probedex at a tracefs directory directly.
 pub const TRACEFS_ENV: &str = "PROBEDEX_TRACEFS";
@@ -25,11 +28,105 @@ pub const TRACEFS_ENV: &str = "PROBEDEX_TRACEFS";
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
 
-/// The system being described: the running one or a captured tree.
+/// The system being described: the running one, a captured tree, or a
+/// snapshot file.
 #[derive(Debug, Clone)]
 pub struct System {
     root: PathBuf,
     live: bool,
+    files: Files,
+}
+
+/// Where a system's files are read from. Every read of the kernel's
+/// descriptions (tracefs, kallsyms, BTF) goes through this, so a snapshot
+/// is read by exactly the code that reads the running kernel.
+#[derive(Debug, Clone)]
+pub enum Files {
+    /// The file system (`/`, or a `--root` tree).
+    Disk,
+    /// A snapshot's files, held in memory under their absolute paths.
+    Snapshot(Arc<SnapshotFiles>),
+}
+
+impl PartialEq for Files {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Files::Disk, Files::Disk) => true,
+            (Files::Snapshot(a), Files::Snapshot(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Files {}
+
+impl Files {
+    pub fn read(&self, path: &Path) -> io::Result<Cow<'_, [u8]>> {
+        match self {
+            Files::Disk => std::fs::read(path).map(Cow::Owned),
+            Files::Snapshot(files) => files.read(path),
+        }
+    }
+
+    /// Like `std::fs::read_to_string`: text that is not UTF-8 is an
+    /// `InvalidData` error.
+    pub fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        match self {
+            Files::Disk => std::fs::read_to_string(path),
+            Files::Snapshot(files) => {
+                let bytes = files.read(path)?.into_owned();
+                String::from_utf8(bytes)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.utf8_error()))
+            }
+        }
+    }
+
+    pub fn exists(&self, path: &Path) -> bool {
+        match self {
+            Files::Disk => path.exists(),
+            Files::Snapshot(files) => files.exists(path),
+        }
+    }
+
+    pub fn is_dir(&self, path: &Path) -> bool {
+        match self {
+            Files::Disk => path.is_dir(),
+            Files::Snapshot(files) => files.is_dir(path),
+        }
+    }
+
+    pub fn is_file(&self, path: &Path) -> bool {
+        match self {
+            Files::Disk => path.is_file(),
+            Files::Snapshot(files) => files.is_file(path),
+        }
+    }
+
+    /// The names in a directory, each with whether it is a directory, in
+    /// no particular order.
+    pub fn list_dir(&self, path: &Path) -> io::Result<Vec<(String, bool)>> {
+        match self {
+            Files::Disk => {
+                let mut names = Vec::new();
+                for entry in std::fs::read_dir(path)? {
+                    let entry = entry?;
+                    if let Ok(name) = entry.file_name().into_string() {
+                        names.push((name, entry.path().is_dir()));
+                    }
+                }
+                Ok(names)
+            }
+            Files::Snapshot(files) => files.list_dir(path),
+        }
+    }
+
+    /// The snapshot these files come from, if any.
+    pub fn snapshot(&self) -> Option<&Arc<SnapshotFiles>> {
+        match self {
+            Files::Disk => None,
+            Files::Snapshot(files) => Some(files),
+        }
+    }
 }
 
 /// A tracefs directory that exists and holds the event tree.
@@ -38,6 +135,8 @@ pub struct Tracefs {
     pub dir: PathBuf,
     /// We mounted it during this run (the caller should say so).
     pub mounted_now: bool,
+    /// Where its files are read from.
+    pub files: Files,
 }
 
 impl Tracefs {
@@ -65,6 +164,8 @@ pub enum SystemError {
     RootMissing(PathBuf),
     /// `--root DIR` holds neither tracefs location.
     NoTracefsInRoot(PathBuf),
+    /// A snapshot taken on a system without tracefs.
+    NoTracefsInSnapshot,
     /// `PROBEDEX_TRACEFS` names a directory without an `events/` tree.
     BadOverride(PathBuf),
     /// Not mounted, and we may not mount it.
@@ -87,6 +188,10 @@ impl fmt::Display for SystemError {
                 dir.display(),
                 dir.join(&TRACEFS[1..]).display(),
                 dir.join(&DEBUGFS_TRACING[1..]).display()
+            ),
+            SystemError::NoTracefsInSnapshot => f.write_str(
+                "the snapshot holds no tracefs: the system it was taken from had none mounted \
+                 or readable",
             ),
             SystemError::BadOverride(dir) => write!(
                 f,
@@ -123,7 +228,7 @@ impl SystemError {
     /// a captured tree without it, or a kernel built without it.
     pub fn is_absent(&self) -> bool {
         match self {
-            SystemError::NoTracefsInRoot(_) => true,
+            SystemError::NoTracefsInRoot(_) | SystemError::NoTracefsInSnapshot => true,
             SystemError::MountFailed { source, .. } => source.raw_os_error() == Some(libc::ENODEV),
             _ => false,
         }
@@ -144,6 +249,17 @@ impl System {
         System {
             root: PathBuf::from("/"),
             live: true,
+            files: Files::Disk,
+        }
+    }
+
+    /// A snapshot's kernel: its files answer every read, at the absolute
+    /// paths they had on the system they were taken from.
+    pub fn from_snapshot(files: Arc<SnapshotFiles>) -> System {
+        System {
+            root: PathBuf::from("/"),
+            live: false,
+            files: Files::Snapshot(files),
         }
     }
 
@@ -153,11 +269,26 @@ impl System {
         if !root.is_dir() {
             return Err(SystemError::RootMissing(root));
         }
-        Ok(System { root, live: false })
+        Ok(System {
+            root,
+            live: false,
+            files: Files::Disk,
+        })
     }
 
     pub fn is_live(&self) -> bool {
         self.live
+    }
+
+    /// Where this system's files are read from.
+    pub fn files(&self) -> &Files {
+        &self.files
+    }
+
+    /// Whether this system is a snapshot rather than a file tree: only the
+    /// kernel's descriptions are in it, no programs or libraries.
+    pub fn is_snapshot(&self) -> bool {
+        self.files.snapshot().is_some()
     }
 
     pub fn root(&self) -> &Path {
@@ -171,12 +302,25 @@ impl System {
 
     /// Finds tracefs, mounting it when live, unmounted and allowed.
     pub fn tracefs(&self) -> Result<Tracefs, SystemError> {
+        if self.is_snapshot() {
+            let dir = self.path(TRACEFS);
+            return if self.files.is_dir(&dir) {
+                Ok(Tracefs {
+                    dir,
+                    mounted_now: false,
+                    files: self.files.clone(),
+                })
+            } else {
+                Err(SystemError::NoTracefsInSnapshot)
+            };
+        }
         if let Some(dir) = std::env::var_os(TRACEFS_ENV).filter(|v| !v.is_empty()) {
             let dir = PathBuf::from(dir);
             return if looks_like_tracefs(&dir) {
                 Ok(Tracefs {
                     dir,
                     mounted_now: false,
+                    files: Files::Disk,
                 })
             } else {
                 Err(SystemError::BadOverride(dir))
@@ -190,6 +334,7 @@ impl System {
                 .map(|dir| Tracefs {
                     dir,
                     mounted_now: false,
+                    files: Files::Disk,
                 })
                 .ok_or_else(|| SystemError::NoTracefsInRoot(self.root.clone()));
         }
@@ -201,6 +346,7 @@ impl System {
             find_mounted_tracefs(&mounts).map(|dir| Tracefs {
                 dir,
                 mounted_now: false,
+                files: Files::Disk,
             })
         };
         if let Some(tracefs) = mounted() {
@@ -214,6 +360,7 @@ impl System {
             Ok(()) => Ok(Tracefs {
                 dir: PathBuf::from(TRACEFS),
                 mounted_now: true,
+                files: Files::Disk,
             }),
             // Another probedex (or anything) mounting it at the same moment
             // makes ours fail with EBUSY; theirs is as good as ours. Seen

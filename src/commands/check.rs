@@ -60,6 +60,10 @@ struct ProgramReport {
 #[derive(Debug, Serialize)]
 struct ObjectReport<'a> {
     object: &'a str,
+    /// `--snapshot`: the snapshot checked against (`FILE (Linux RELEASE)`);
+    /// absent for the running kernel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel: Option<&'a str>,
     license: Option<&'a str>,
     maps: &'a [String],
     programs: &'a [ProgramReport],
@@ -102,6 +106,7 @@ pub(super) fn run(ctx: &Context, path: &Path, io: &mut Io<'_>) -> Result<Outcome
     if ctx.json {
         let report = ObjectReport {
             object: &shown,
+            kernel: ctx.kernel_label.as_deref(),
             license: contents.license.as_deref(),
             maps: &contents.maps,
             programs: &reports,
@@ -110,14 +115,15 @@ pub(super) fn run(ctx: &Context, path: &Path, io: &mut Io<'_>) -> Result<Outcome
         serde_json::to_writer(&mut *io.out, &report).map_err(std::io::Error::from)?;
         writeln!(io.out)?;
     } else {
-        write_text(io, &shown, &contents, &reports)?;
+        write_text(io, &shown, ctx.kernel_label.as_deref(), &contents, &reports)?;
     }
     if failing > 0 {
         return Err(Error::new(
             ExitStatus::NothingMatched,
             format!(
-                "{shown}: {failing} of {} programs would fail on this kernel",
-                reports.len()
+                "{shown}: {failing} of {} programs would fail on {}",
+                reports.len(),
+                ctx.kernel_words()
             ),
         )
         .into());
@@ -163,12 +169,13 @@ fn check_program(
             if !enums.prog_types.contains(&prog_type) {
                 report
                     .problems
-                    .push(format!("this kernel has no {prog_type}"));
+                    .push(format!("{} has no {prog_type}", ctx.kernel_words()));
             }
             if let Some(attach) = def.attach_type.filter(|a| !enums.attach_types.contains(*a)) {
-                report
-                    .problems
-                    .push(format!("this kernel has no attach type {attach}"));
+                report.problems.push(format!(
+                    "{} has no attach type {attach}",
+                    ctx.kernel_words()
+                ));
             }
         }
         Err(why) => report
@@ -301,10 +308,14 @@ fn check_context(
 fn write_text(
     io: &mut Io<'_>,
     shown: &str,
+    kernel: Option<&str>,
     contents: &crate::discover::bpf_object::ObjectContents<'_>,
     reports: &[ProgramReport],
 ) -> std::io::Result<()> {
-    writeln!(io.out, "{}", printable(shown))?;
+    match kernel {
+        Some(kernel) => writeln!(io.out, "{} against {}", printable(shown), printable(kernel))?,
+        None => writeln!(io.out, "{}", printable(shown))?,
+    }
     writeln!(
         io.out,
         "  license {}; maps: {}",

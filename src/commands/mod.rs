@@ -4,12 +4,14 @@
 
 mod attach;
 mod check;
+mod diff;
 mod features;
 mod gen;
 mod kernel;
 mod list;
 mod sec;
 mod show;
+mod snapshot;
 mod sources;
 mod user;
 
@@ -83,28 +85,27 @@ impl From<io::Error> for RunError {
 
 /// Runs the command `cli` describes.
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
-    let system = match &cli.root {
-        Some(root) => System::at_root(root).map_err(Error::from)?,
-        None => System::live(),
-    };
-    let process = match cli.pid {
-        Some(pid) => Some(
-            process::mapped_objects(&system, pid)
-                .map_err(|e| Error::from_discover(&e, system.is_live()))?,
+    let opened: Vec<snapshot::Opened> = cli
+        .snapshot
+        .iter()
+        .map(|path| snapshot::open(path))
+        .collect::<Result<_, _>>()?;
+    if !opened.is_empty() {
+        refuse_with_snapshot(cli, opened.len())?;
+    }
+    if let (Command::Check { object }, true) = (&cli.command, opened.len() > 1) {
+        return check_each(cli, object, opened, io);
+    }
+    let (system, header, label) = match (opened.into_iter().next(), &cli.root) {
+        (Some(opened), _) => (
+            System::from_snapshot(opened.files),
+            Some(std::sync::Arc::new(opened.header)),
+            Some(opened.label),
         ),
-        None => None,
+        (None, Some(root)) => (System::at_root(root).map_err(Error::from)?, None, None),
+        (None, None) => (System::live(), None, None),
     };
-    let ctx = Context {
-        process,
-        system,
-        json: cli.json,
-        demangle: cli.demangle,
-        style: if cli.json {
-            Style::plain()
-        } else {
-            Style::detect(cli.color)
-        },
-    };
+    let ctx = Context::new(cli, system, header, label)?;
     match &cli.command {
         Command::List { verbose, patterns } => list::run(&ctx, patterns, *verbose, io),
         Command::Show { emit, probes } => show::run(&ctx, probes, *emit, io),
@@ -115,6 +116,9 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
             for_probe,
             names,
         } => sec::run(&ctx, names, *list, for_probe.as_deref(), io),
+        Command::Snapshot { output } => snapshot::run_snapshot(&ctx, output, io),
+        Command::Capture { dir } => snapshot::run_capture(&ctx, dir, io),
+        Command::Diff { old, new, patterns } => diff::run(&ctx, old, new, patterns, io),
         Command::Features => features::run(&ctx, io),
         Command::Attach {
             duration,
@@ -134,8 +138,76 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
     }
 }
 
+/// What a snapshot cannot answer: running processes and programs, and the
+/// running kernel's attachments.
+fn refuse_with_snapshot(cli: &Cli, count: usize) -> Result<(), Error> {
+    if cli.pid.is_some() {
+        return Err(Error::bad_input(
+            "-p reads a running process's files; a snapshot holds only a kernel's probe points: \
+             drop --snapshot",
+        ));
+    }
+    let refused = match &cli.command {
+        Command::Attach { .. } => Some("attach counts events on the running kernel"),
+        Command::Diff { .. } => Some("diff takes its two sides as arguments (`diff A B`)"),
+        _ => None,
+    };
+    if let Some(why) = refused {
+        return Err(Error::bad_input(format!(
+            "--snapshot: {why}; drop --snapshot"
+        )));
+    }
+    if count > 1 && !matches!(cli.command, Command::Check { .. }) {
+        return Err(Error::bad_input(
+            "--snapshot: only `check` takes more than one (one verdict per kernel); compare two \
+             kernels with `probedex diff A B`",
+        ));
+    }
+    Ok(())
+}
+
+/// `check OBJECT --snapshot A --snapshot B ...`: one report per kernel;
+/// exit 1 when any program fails on any of them.
+fn check_each(
+    cli: &Cli,
+    object: &std::path::Path,
+    opened: Vec<snapshot::Opened>,
+    io: &mut Io<'_>,
+) -> Result<Outcome, RunError> {
+    let mut failed = false;
+    for (index, opened) in opened.into_iter().enumerate() {
+        if index > 0 && !cli.json {
+            writeln!(io.out)?;
+        }
+        let system = System::from_snapshot(opened.files);
+        let ctx = Context::new(
+            cli,
+            system,
+            Some(std::sync::Arc::new(opened.header)),
+            Some(opened.label),
+        )?;
+        match check::run(&ctx, object, io) {
+            Ok(_) => {}
+            Err(RunError::Failed(e)) if e.status == crate::error::ExitStatus::NothingMatched => {
+                io.notice(&e.message);
+                failed = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(if failed {
+        Outcome::NothingMatched
+    } else {
+        Outcome::Matched
+    })
+}
+
 struct Context {
     system: System,
+    /// `--snapshot`: the snapshot's header (its kernel, its features).
+    snapshot_header: Option<std::sync::Arc<crate::snapshot::archive::Header>>,
+    /// How to name the kernel described, when it is not this one.
+    kernel_label: Option<String>,
     /// `-p PID`: the executable files that process maps.
     process: Option<ProcessObjects>,
     json: bool,
@@ -145,6 +217,42 @@ struct Context {
 }
 
 impl Context {
+    fn new(
+        cli: &Cli,
+        system: System,
+        snapshot_header: Option<std::sync::Arc<crate::snapshot::archive::Header>>,
+        kernel_label: Option<String>,
+    ) -> Result<Context, Error> {
+        let process = match cli.pid {
+            Some(pid) => Some(
+                process::mapped_objects(&system, pid)
+                    .map_err(|e| Error::from_discover(&e, system.is_live()))?,
+            ),
+            None => None,
+        };
+        Ok(Context {
+            process,
+            system,
+            snapshot_header,
+            kernel_label,
+            json: cli.json,
+            demangle: cli.demangle,
+            style: if cli.json {
+                Style::plain()
+            } else {
+                Style::detect(cli.color)
+            },
+        })
+    }
+
+    /// "this kernel", or the snapshot's.
+    fn kernel_words(&self) -> String {
+        match &self.kernel_label {
+            Some(label) => format!("the kernel of {label}"),
+            None => "this kernel".to_string(),
+        }
+    }
+
     /// Every tracepoint, sorted.
     fn tracepoints(&self, tracefs: &Tracefs) -> Result<Vec<TracepointId>, Error> {
         tracepoints::list(tracefs).map_err(|e| self.discover_error(&e))

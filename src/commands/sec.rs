@@ -200,6 +200,8 @@ pub(super) fn check_target(ctx: &Context, probe: String) -> sec_view::Target {
     };
     let json = Context {
         system: ctx.system.clone(),
+        snapshot_header: ctx.snapshot_header.clone(),
+        kernel_label: ctx.kernel_label.clone(),
         process: None,
         json: false,
         demangle: false,

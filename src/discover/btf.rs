@@ -14,7 +14,7 @@ use super::DiscoverError;
 use crate::format::btf::Btf;
 use crate::system::System;
 
-const BTF_DIR: &str = "/sys/kernel/btf";
+pub(crate) const BTF_DIR: &str = "/sys/kernel/btf";
 
 /// The raw BTF of the kernel and its modules.
 #[derive(Debug)]
@@ -30,7 +30,11 @@ pub struct BtfFiles {
 /// reading every module's BTF as well is most of the cost.
 pub fn read_vmlinux(system: &System) -> Result<BtfFiles, DiscoverError> {
     let vmlinux_path = system.path(BTF_DIR).join("vmlinux");
-    let vmlinux = std::fs::read(&vmlinux_path).map_err(|e| DiscoverError::io(&vmlinux_path, e))?;
+    let vmlinux = system
+        .files()
+        .read(&vmlinux_path)
+        .map_err(|e| DiscoverError::io(&vmlinux_path, e))?
+        .into_owned();
     Ok(BtfFiles {
         vmlinux_path,
         vmlinux,
@@ -47,17 +51,19 @@ pub fn read(system: &System) -> Result<BtfFiles, DiscoverError> {
         ..
     } = read_vmlinux(system)?;
     let mut modules = Vec::new();
-    let entries = std::fs::read_dir(&dir).map_err(|e| DiscoverError::io(&dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| DiscoverError::io(&dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
+    let files = system.files();
+    let entries = files
+        .list_dir(&dir)
+        .map_err(|e| DiscoverError::io(&dir, e))?;
+    for (name, _) in entries {
         if name == "vmlinux" {
             continue;
         }
-        let path = entry.path();
-        let bytes = std::fs::read(&path).map_err(|e| DiscoverError::io(&path, e))?;
+        let path = dir.join(&name);
+        let bytes = files
+            .read(&path)
+            .map_err(|e| DiscoverError::io(&path, e))?
+            .into_owned();
         modules.push((name, path, bytes));
     }
     modules.sort_by(|a, b| a.0.cmp(&b.0));

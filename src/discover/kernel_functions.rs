@@ -20,11 +20,11 @@ use super::kallsyms::{self, is_entry_point, Kallsyms};
 use super::DiscoverError;
 use crate::format::ftrace_functions::parse_available_filter_functions;
 use crate::format::kprobe_blacklist::parse_kprobe_blacklist;
-use crate::system::{System, Tracefs};
+use crate::system::{Files, System, Tracefs};
 
-const KALLSYMS: &str = "/proc/kallsyms";
-const BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
-const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
+pub(crate) const KALLSYMS: &str = "/proc/kallsyms";
+pub(crate) const BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
+pub(crate) const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe";
 
 /// The raw texts, read once.
 #[derive(Debug)]
@@ -90,18 +90,30 @@ pub enum KprobeSupport {
 /// fatal, because each kind needs a different subset. kallsyms is read only
 /// `with_kallsyms`: the kernel takes ~45 ms to produce it.
 pub fn read(system: &System, tracefs: Option<&Tracefs>, with_kallsyms: bool) -> FunctionTexts {
+    let files = system.files();
     let kallsyms_path = system.path(KALLSYMS);
-    let kallsyms = with_kallsyms
-        .then(|| kallsyms::read(&kallsyms_path).map_err(|e| DiscoverError::io(&kallsyms_path, e)));
+    let kallsyms = with_kallsyms.then(|| {
+        let read = match files {
+            Files::Disk => kallsyms::read(&kallsyms_path),
+            files => files
+                .read(&kallsyms_path)
+                .map(|bytes| Kallsyms::from_text(String::from_utf8_lossy(&bytes).into_owned())),
+        };
+        read.map_err(|e| DiscoverError::io(&kallsyms_path, e))
+    });
     let ftrace = tracefs.map(|t| {
         let path = t.dir.join("available_filter_functions");
-        std::fs::read_to_string(&path).map_err(|e| DiscoverError::io(&path, e))
+        t.files
+            .read_to_string(&path)
+            .map_err(|e| DiscoverError::io(&path, e))
     });
-    let blacklist = std::fs::read_to_string(system.path(BLACKLIST)).ok();
-    let kprobe_events = tracefs.map(|t| t.dir.join("kprobe_events"));
-    let kprobes = if let Some(path) = kprobe_events.filter(|p| p.exists()) {
+    let blacklist = files.read_to_string(&system.path(BLACKLIST)).ok();
+    let kprobe_events = tracefs
+        .map(|t| t.dir.join("kprobe_events"))
+        .filter(|p| tracefs.is_some_and(|t| t.files.exists(p)));
+    let kprobes = if let Some(path) = kprobe_events {
         KprobeSupport::Available(format!("{} exists", path.display()))
-    } else if system.path(KPROBE_PMU).exists() {
+    } else if files.exists(&system.path(KPROBE_PMU)) {
         KprobeSupport::Available(format!("{KPROBE_PMU} exists"))
     } else {
         KprobeSupport::Missing

@@ -14,12 +14,12 @@ use std::path::Path;
 use super::DiscoverError;
 use crate::format::event::{parse_format, TracepointLayout};
 use crate::probe::TracepointId;
-use crate::system::Tracefs;
+use crate::system::{Files, Tracefs};
 
 /// All tracepoints, sorted by probe name, without duplicates.
 pub fn list(tracefs: &Tracefs) -> Result<Vec<TracepointId>, DiscoverError> {
     let path = tracefs.available_events();
-    let mut ids = match std::fs::read_to_string(&path) {
+    let mut ids = match tracefs.files.read_to_string(&path) {
         Ok(text) => parse_available_events(&text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => walk_events_dir(tracefs)?,
         Err(e) => return Err(DiscoverError::io(path, e)),
@@ -38,25 +38,18 @@ pub fn parse_available_events(text: &str) -> Vec<TracepointId> {
 }
 
 fn walk_events_dir(tracefs: &Tracefs) -> Result<Vec<TracepointId>, DiscoverError> {
+    let files = &tracefs.files;
     let events = tracefs.events_dir();
-    let read_dir = |dir: &Path| std::fs::read_dir(dir).map_err(|e| DiscoverError::io(dir, e));
+    let read_dir = |dir: &Path| files.list_dir(dir).map_err(|e| DiscoverError::io(dir, e));
     let mut ids = Vec::new();
-    for category in read_dir(&events)? {
-        let category = category.map_err(|e| DiscoverError::io(&events, e))?;
-        let Some(category_name) = category.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        if category_name == "ftrace" || !category.path().is_dir() {
+    for (category, is_dir) in read_dir(&events)? {
+        if category == "ftrace" || !is_dir {
             continue;
         }
-        for event in read_dir(&category.path())? {
-            let event = event.map_err(|e| DiscoverError::io(category.path(), e))?;
-            if let Some(event_name) = event.file_name().to_str() {
-                if event.path().join("format").is_file() {
-                    if let Some(id) = TracepointId::parse(&format!("{category_name}:{event_name}"))
-                    {
-                        ids.push(id);
-                    }
+        for (event, _) in read_dir(&events.join(&category))? {
+            if files.is_file(&tracefs.format_path(&category, &event)) {
+                if let Some(id) = TracepointId::parse(&format!("{category}:{event}")) {
+                    ids.push(id);
                 }
             }
         }
@@ -101,9 +94,14 @@ impl FormatReader {
         id: &TracepointId,
     ) -> Result<TracepointLayout, DiscoverError> {
         let path = tracefs.format_path(&id.category, &id.event);
-        let bytes = self.read(&path).map_err(|e| DiscoverError::io(&path, e))?;
-        let text = String::from_utf8_lossy(bytes);
-        parse_format(&text).map_err(|e| DiscoverError::parse(path, "format file", e))
+        let parse = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            parse_format(&text).map_err(|e| DiscoverError::parse(&path, "format file", e))
+        };
+        match &tracefs.files {
+            Files::Disk => parse(self.read(&path).map_err(|e| DiscoverError::io(&path, e))?),
+            files => parse(&files.read(&path).map_err(|e| DiscoverError::io(&path, e))?),
+        }
     }
 
     fn read(&mut self, path: &Path) -> io::Result<&[u8]> {

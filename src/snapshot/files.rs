@@ -1,0 +1,206 @@
+//! A snapshot's files in memory, answering reads at the absolute paths they
+//! had on the system they came from (see [`crate::system::Files`]).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+
+use super::kallsyms_delta;
+
+/// How one file's bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Stored {
+    /// Verbatim, at this range of the blob.
+    Raw(Range<usize>),
+    /// kallsyms with each address written as the difference from the one
+    /// before (see [`kallsyms_delta`]); decoded on read.
+    KallsymsDelta { range: Range<usize>, digits: usize },
+    /// Reading it failed on the captured system with this errno (ftrace's
+    /// list answers EPERM on some kernels): reads fail the same way here.
+    Error(i32),
+}
+
+/// Every file of one snapshot.
+#[derive(Debug, Default)]
+pub struct SnapshotFiles {
+    blob: Vec<u8>,
+    files: BTreeMap<String, Stored>,
+    /// Every directory: the ones recorded as such and every file's parents.
+    dirs: BTreeSet<String>,
+}
+
+/// The map key for `path`: its text without a trailing `/` (`Path`
+/// ignores one too).
+fn key(path: &Path) -> io::Result<&str> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+    let trimmed = text.trim_end_matches('/');
+    Ok(if trimmed.is_empty() { "/" } else { trimmed })
+}
+
+impl SnapshotFiles {
+    pub(super) fn new(blob: Vec<u8>) -> SnapshotFiles {
+        SnapshotFiles {
+            blob,
+            files: BTreeMap::new(),
+            dirs: BTreeSet::from(["/".to_string()]),
+        }
+    }
+
+    pub(super) fn blob_len(&self) -> usize {
+        self.blob.len()
+    }
+
+    pub(super) fn add_file(&mut self, path: &str, stored: Stored) {
+        self.add_parents(path);
+        self.files.insert(path.to_string(), stored);
+    }
+
+    pub(super) fn add_dir(&mut self, path: &str) {
+        self.add_parents(path);
+        self.dirs.insert(path.to_string());
+    }
+
+    fn add_parents(&mut self, path: &str) {
+        let mut end = path.len();
+        while let Some(slash) = path[..end].rfind('/') {
+            let parent = if slash == 0 { "/" } else { &path[..slash] };
+            if !self.dirs.insert(parent.to_string()) {
+                break;
+            }
+            end = slash;
+        }
+    }
+
+    /// A file's bytes, as reading it on the captured system gave them.
+    pub fn read(&self, path: &Path) -> io::Result<Cow<'_, [u8]>> {
+        let path = key(path)?;
+        match self.files.get(path) {
+            Some(Stored::Raw(range)) => Ok(Cow::Borrowed(&self.blob[range.clone()])),
+            Some(Stored::KallsymsDelta { range, digits }) => {
+                kallsyms_delta::decode(&self.blob[range.clone()], *digits).map(Cow::Owned)
+            }
+            Some(Stored::Error(errno)) => Err(io::Error::from_raw_os_error(*errno)),
+            None if self.dirs.contains(path) => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+
+    pub fn exists(&self, path: &Path) -> bool {
+        key(path).is_ok_and(|p| self.files.contains_key(p) || self.dirs.contains(p))
+    }
+
+    pub fn is_dir(&self, path: &Path) -> bool {
+        key(path).is_ok_and(|p| self.dirs.contains(p))
+    }
+
+    pub fn is_file(&self, path: &Path) -> bool {
+        key(path).is_ok_and(|p| self.files.contains_key(p))
+    }
+
+    /// The names directly inside `path`, each with whether it is a
+    /// directory.
+    pub fn list_dir(&self, path: &Path) -> io::Result<Vec<(String, bool)>> {
+        let path = key(path)?;
+        if !self.dirs.contains(path) {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        let prefix = if path.ends_with('/') {
+            path.to_string()
+        } else {
+            format!("{path}/")
+        };
+        let child = |full: &str| -> Option<String> {
+            let rest = full.strip_prefix(&prefix)?;
+            (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
+        };
+        let mut names: Vec<(String, bool)> = self
+            .dirs
+            .range(prefix.clone()..)
+            .take_while(|d| d.starts_with(&prefix))
+            .filter_map(|d| child(d).map(|n| (n, true)))
+            .collect();
+        names.extend(
+            self.files
+                .range(prefix.clone()..)
+                .take_while(|(f, _)| f.starts_with(&prefix))
+                .filter_map(|(f, _)| child(f).map(|n| (n, false))),
+        );
+        Ok(names)
+    }
+
+    /// Every file's path, sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> + '_ {
+        self.files.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files() -> SnapshotFiles {
+        let mut files = SnapshotFiles::new(b"abcdef".to_vec());
+        files.add_file("/sys/kernel/tracing/available_events", Stored::Raw(0..3));
+        files.add_file(
+            "/sys/kernel/tracing/events/sched/x/format",
+            Stored::Raw(3..6),
+        );
+        files.add_file(
+            "/sys/kernel/tracing/available_filter_functions",
+            Stored::Error(libc::EPERM),
+        );
+        files.add_dir("/sys/bus/event_source/devices/kprobe");
+        files
+    }
+
+    #[test]
+    fn reads_answer_like_the_file_system() {
+        let files = files();
+        let read = |p: &str| files.read(Path::new(p));
+        assert_eq!(
+            &*read("/sys/kernel/tracing/available_events").unwrap(),
+            b"abc"
+        );
+        assert_eq!(
+            read("/sys/kernel/tracing/available_filter_functions")
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EPERM)
+        );
+        assert_eq!(read("/nope").unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            read("/sys/kernel/tracing").unwrap_err().raw_os_error(),
+            Some(libc::EISDIR)
+        );
+        assert!(files.is_dir(Path::new("/sys/kernel/tracing/events/sched")));
+        assert!(files.is_dir(Path::new("/sys/bus/event_source/devices/kprobe")));
+        assert!(files.exists(Path::new("/sys/bus")));
+        assert!(!files.is_file(Path::new("/sys/bus")));
+    }
+
+    #[test]
+    fn lists_directories_one_level_deep() {
+        let files = files();
+        let mut names = files.list_dir(Path::new("/sys/kernel/tracing")).unwrap();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("available_events".to_string(), false),
+                ("available_filter_functions".to_string(), false),
+                ("events".to_string(), true)
+            ]
+        );
+        assert_eq!(
+            files
+                .list_dir(Path::new("/sys/kernel/tracing/events/"))
+                .unwrap(),
+            [("sched".to_string(), true)]
+        );
+        assert!(files.list_dir(Path::new("/proc")).is_err());
+    }
+}
