@@ -40,6 +40,7 @@ static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static __u64 (*bpf_get_current_cgroup_id)(void) = (void *)80;
 static __u64 (*bpf_get_attach_cookie)(void *ctx) = (void *)174;
 static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
+static __u64 (*bpf_get_current_task)(void) = (void *)35;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -67,12 +68,24 @@ struct {
 	__u64 *value;
 } sys_exit_hits SEC(".maps");
 
-/* One struct, so .rodata's layout is fixed: probedex writes it as two
- * native-endian u64s. */
+/* One struct, so .rodata's layout is fixed: probedex writes it as three
+ * native-endian u64s.
+ *
+ * compat_status_offset: where `thread_info.status` is in the running
+ * kernel's struct task_struct (from its BTF, like orig_ax_offset); 0 when
+ * unknown. A task making a 32-bit syscall (int 0x80, an ia32 program) has
+ * TS_COMPAT set there, and its raw_syscalls numbers are the ia32 table's
+ * (20 is getpid there, writev here): such syscalls are not counted, as
+ * the kernel's own syscalls:* tracepoints skip them
+ * (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS). */
 volatile const struct {
 	__u64 target_cgroup;
 	__u64 orig_ax_offset;
+	__u64 compat_status_offset;
 } config = {};
+
+/* arch/x86/include/asm/thread_info.h */
+#define TS_COMPAT 0x0002
 
 static __attribute__((always_inline)) int count(void *ctx)
 {
@@ -100,6 +113,14 @@ static __attribute__((always_inline)) int count_syscall(void *map, __u64 nr)
 	/* Also drops -1 (no syscall) and x32's numbers (bit 30 set). */
 	if (nr >= SYSCALLS)
 		return 0;
+	if (config.compat_status_offset) {
+		__u32 status = 0;
+		char *task = (char *)bpf_get_current_task();
+		if (bpf_probe_read_kernel(&status, sizeof(status), task + config.compat_status_offset))
+			return 0;
+		if (status & TS_COMPAT)
+			return 0;
+	}
 	__u32 key = (__u32)nr;
 	__u64 *n = bpf_map_lookup_elem(map, &key);
 	if (n)

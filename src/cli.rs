@@ -170,10 +170,12 @@ pub enum Command {
     /// and (with a command) fired, 1 when some never fired, 3 when some
     /// could not attach. Needs root.
     ///
-    /// Kinds so far: tracepoint (wildcards allowed), rawtracepoint, kprobe
-    /// and kretprobe (exact names), uprobe and uretprobe.
+    /// Kinds so far: tracepoint, rawtracepoint, kprobe and kretprobe, uprobe
+    /// and uretprobe, all with wildcards. SIGINT and SIGTERM detach and still
+    /// print the report.
     Attach {
-        /// Without a command: count for SECS seconds (default: until Ctrl-C).
+        /// Count for at most SECS seconds (default: until the command exits, or
+        /// Ctrl-C). A command still running then gets SIGTERM, and SIGKILL 2 s later.
         #[arg(long, value_name = "SECS")]
         duration: Option<f64>,
 
@@ -184,7 +186,9 @@ pub enum Command {
         #[arg(value_name = "PROBE", required = true)]
         probes: Vec<String>,
 
-        /// The command to run, after `--`.
+        /// The command to run, after `--`. With --json its stdout goes to stderr,
+        /// so stdout holds only JSON Lines. A command that cannot be run (not in
+        /// PATH, not executable) is an error with exit code 2.
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },

@@ -34,6 +34,8 @@ enum Line {
         fired: usize,
         filter: String,
         command_exit: Option<i32>,
+        command_signal: Option<String>,
+        ended_by: String,
         seconds: f64,
     },
 }

@@ -6,24 +6,34 @@
 //! started inside a cgroup v2 made for this run (children inherit it), and
 //! the programs compare `bpf_get_current_cgroup_id()` with its id. `--all`
 //! or no command counts system-wide. Needs root and a mounted cgroup2 for
-//! the filter.
+//! the filter. See [`crate::probes::workload`] for how the command is
+//! started, stopped and cleaned up after.
+//!
+//! A run ends when the command exits, when `--duration` runs out (a
+//! command still running then gets SIGTERM, and SIGKILL after
+//! [`workload::GRACE`]), or at SIGINT/SIGTERM (passed on to the command the
+//! same way). In every case the points are detached and the report is
+//! printed, with the usual exit code: being interrupted is how a run
+//! without a command normally ends. A command that cannot be started
+//! (not in `PATH`, not executable) is a one-line error, exit code 2,
+//! before anything is attached where it can be told that early.
 
-use std::fs;
-use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sources::{Needs, Sources};
-use super::user;
+use super::{kernel, user};
 use super::{parse_patterns, select_tracepoints, Context, Io, Outcome, RunError};
 use crate::error::{Error, ExitStatus};
 use crate::output::attach::{self as view, AttachSummary, PointReport};
+use crate::output::progress::Progress;
 use crate::probe::{ProbeKind, ProbePattern};
 use crate::probes::count::{CountTarget, CountingSession};
+use crate::probes::features::kernel_has_kprobes;
+use crate::probes::workload::{
+    self, CgroupError, CommandEnd, CommandLine, CommandStdout, RunCgroup, SpawnError, Stop,
+};
 
 /// What `attach` was asked to do besides the probes.
 #[derive(Debug)]
@@ -40,51 +50,105 @@ pub(super) fn run(
     io: &mut Io<'_>,
 ) -> Result<Outcome, RunError> {
     let patterns = parse_patterns(pattern_texts)?;
+    let limit = workload
+        .duration
+        .map(|s| {
+            Duration::try_from_secs_f64(s).map_err(|_| {
+                Error::bad_input(format!(
+                    "--duration {s}: give a number of seconds, 0 or more (0.5, 10)"
+                ))
+            })
+        })
+        .transpose()?;
+    // Found first: a mistyped command fails before anything is attached.
+    let command = if workload.command.is_empty() {
+        None
+    } else {
+        Some(CommandLine::resolve(workload.command).map_err(spawn_error)?)
+    };
     let mut points = resolve(ctx, pattern_texts, &patterns, io)?;
     points.dedup_by(|a, b| a.0 == b.0);
-    let filtered = !workload.all && !workload.command.is_empty();
+    let filtered = !workload.all && command.is_some();
+    // From here on SIGINT and SIGTERM end the run with its report, even
+    // while attaching (the command is then not started).
+    STOP.store(false, Ordering::SeqCst);
+    install_signal_handlers();
     let cgroup = if filtered {
-        Some(RunCgroup::create()?)
+        Some(RunCgroup::create().map_err(cgroup_error)?)
     } else {
         None
     };
     let targets: Vec<CountTarget> = points.iter().map(|(_, t)| t.clone()).collect();
-    let mut session = CountingSession::attach(&targets, cgroup.as_ref().map_or(0, |c| c.id))
-        .map_err(|e| {
-            let hint = match e.errno {
-                Some(libc::EPERM | libc::EACCES) => "; needs root (or CAP_BPF and CAP_PERFMON)",
-                _ => "",
-            };
-            Error::new(
-                ExitStatus::Refused,
-                format!("cannot load the counting programs: {}{hint}", e.message),
-            )
-        })?;
+    let show_progress = std::io::stderr().is_terminal();
+    let attached = {
+        let mut bar = Progress::new(&mut *io.err, "attaching", targets.len(), Instant::now());
+        CountingSession::attach_observed(
+            &targets,
+            cgroup.as_ref().map_or(0, |c| c.id),
+            &mut |done| {
+                if show_progress {
+                    bar.update(done, Instant::now());
+                }
+            },
+        )
+    };
+    let mut session = attached.map_err(|e| {
+        let hint = match e.errno {
+            Some(libc::EPERM | libc::EACCES) => "; needs root (or CAP_BPF and CAP_PERFMON)",
+            _ => "",
+        };
+        Error::new(
+            ExitStatus::Refused,
+            format!("cannot load the counting programs: {}{hint}", e.message),
+        )
+    })?;
 
-    STOP.store(false, Ordering::SeqCst);
-    install_signal_handlers();
     let started = Instant::now();
-    let command_exit = if workload.command.is_empty() {
-        let until = workload
-            .duration
-            .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
-        while !STOP.load(Ordering::SeqCst) && until.is_none_or(|t| Instant::now() < t) {
-            std::thread::sleep(Duration::from_millis(5));
+    // A limit too far to represent is no limit.
+    let deadline = limit.and_then(|d| started.checked_add(d));
+    let mut command_end = None;
+    let ended_by = if STOP.load(Ordering::SeqCst) {
+        Some(Stop::Signal)
+    } else if let Some(line) = &command {
+        // With --json, stdout is for JSON Lines only.
+        let stdout = if ctx.json {
+            CommandStdout::Stderr
+        } else {
+            CommandStdout::Inherit
+        };
+        let child = workload::spawn(line, cgroup.as_ref(), stdout).map_err(spawn_error)?;
+        if cgroup.is_some() && !child.into_cgroup {
+            io.warn(
+                "clone3(CLONE_INTO_CGROUP) is not available here (Linux before 5.7, or a \
+                 seccomp filter): the command joined its cgroup by writing to cgroup.procs, \
+                 and that write(2) counts as its own at sys_exit_write",
+            );
         }
-        None
+        let (end, stop) = child
+            .wait(cgroup.as_ref(), deadline, &STOP)
+            .map_err(|e| Error::bad_input(format!("waiting for {}: {e}", line.name)))?;
+        command_end = Some(end);
+        stop
     } else {
-        let status = run_command(workload.command, cgroup.as_ref());
-        match status {
-            Ok(status) => status.code(),
-            Err(e) => {
-                return Err(
-                    Error::bad_input(format!("cannot run {}: {e}", workload.command[0])).into(),
-                );
-            }
+        if deadline.is_none() {
+            let _ = writeln!(
+                io.err,
+                "probedex: counting {} point(s) system-wide; stop with Ctrl-C or SIGTERM",
+                points.len()
+            );
         }
+        Some(workload::wait_idle(deadline, &STOP))
     };
     let seconds = started.elapsed().as_secs_f64();
-    session.detach();
+    {
+        let mut bar = Progress::new(&mut *io.err, "releasing", targets.len(), Instant::now());
+        session.detach_observed(&mut |done, total| {
+            if show_progress && total > 0 {
+                // Links, not points: syscall points share two.
+                bar.update(done * targets.len() / total, Instant::now());
+            }
+        });
+    }
     let hits = session
         .hits()
         .map_err(|e| Error::new(ExitStatus::Refused, e.message))?;
@@ -109,7 +173,19 @@ pub(super) fn run(
         attached: reports.iter().filter(|p| p.link.is_some()).count(),
         fired: reports.iter().filter(|p| p.hits > 0).count(),
         filter: if filtered { "command" } else { "all" },
-        command_exit,
+        command_exit: match command_end {
+            Some(CommandEnd::Exited(code)) => Some(code),
+            _ => None,
+        },
+        command_signal: match command_end {
+            Some(CommandEnd::Signaled(signal)) => Some(workload::signal_name(signal)),
+            _ => None,
+        },
+        ended_by: match ended_by {
+            None => "command",
+            Some(Stop::Duration) => "duration",
+            Some(Stop::Signal) => "signal",
+        },
         seconds,
     };
     if ctx.json {
@@ -119,11 +195,33 @@ pub(super) fn run(
     }
     Ok(if summary.attached < summary.points {
         Outcome::Refused
-    } else if !workload.command.is_empty() && summary.fired < summary.points {
+    } else if command.is_some() && summary.fired < summary.points {
         Outcome::NothingMatched
     } else {
         Outcome::Matched
     })
+}
+
+fn spawn_error(e: SpawnError) -> Error {
+    Error::bad_input(e.to_string())
+}
+
+fn cgroup_error(e: CgroupError) -> Error {
+    match e {
+        CgroupError::NoCgroup2 => Error::new(
+            ExitStatus::Refused,
+            "no cgroup2 is mounted, so the command's processes cannot be told apart; mount one \
+             (mount -t cgroup2 none /sys/fs/cgroup/unified) or count system-wide with --all",
+        ),
+        CgroupError::Create(dir, e) => Error::new(
+            ExitStatus::Refused,
+            format!(
+                "cannot create the cgroup {} for the command: {e}; needs root, or count \
+                 system-wide with --all",
+                dir.display()
+            ),
+        ),
+    }
 }
 
 /// Every point the patterns select, as `(probe name, target)`.
@@ -174,20 +272,24 @@ fn resolve(
                     unreachable!("a pattern with a kind")
                 };
                 let name = rest.text();
-                if name.contains('*') || name.contains(':') || name.is_empty() {
+                if name.contains('*') || name.contains(':') {
+                    points.extend(kernel_points(ctx, kind, text, pattern, io)?);
+                } else if name.is_empty() {
                     return Err(Error::bad_input(format!(
-                        "{text}: attach takes one function or raw tracepoint by its exact name \
-                         for {kind} (no wildcards or modules yet)"
+                        "{text}: name a function or raw tracepoint after {kind}:"
                     )));
+                } else {
+                    let target = match kind {
+                        ProbeKind::RawTracepoint => {
+                            CountTarget::RawTracepoint { name: name.into() }
+                        }
+                        _ => CountTarget::Kprobe {
+                            function: name.into(),
+                            ret: kind == ProbeKind::Kretprobe,
+                        },
+                    };
+                    points.push((format!("{kind}:{name}"), target));
                 }
-                let target = match kind {
-                    ProbeKind::RawTracepoint => CountTarget::RawTracepoint { name: name.into() },
-                    _ => CountTarget::Kprobe {
-                        function: name.into(),
-                        ret: kind == ProbeKind::Kretprobe,
-                    },
-                };
-                points.push((format!("{kind}:{name}"), target));
             }
             Some(kind @ (ProbeKind::Uprobe | ProbeKind::Uretprobe)) => {
                 for target in user::open_targets(ctx, kind, text, pattern)? {
@@ -228,6 +330,64 @@ fn resolve(
     Ok(points)
 }
 
+/// The points a wildcard (or module-qualified) rawtracepoint, kprobe or
+/// kretprobe pattern selects: raw tracepoints from BTF (as `list` finds
+/// them), functions from the kernel's function list. A kernel without
+/// kprobes refuses a kprobe pattern at once, in one line, rather than
+/// once per function.
+fn kernel_points(
+    ctx: &Context,
+    kind: ProbeKind,
+    text: &str,
+    pattern: &ProbePattern,
+    io: &mut Io<'_>,
+) -> Result<Vec<(String, CountTarget)>, Error> {
+    let one = std::slice::from_ref(pattern);
+    if kind.is_kprobe() && !kernel_has_kprobes() {
+        return Err(Error::new(
+            ExitStatus::Refused,
+            format!(
+                "{text}: this kernel was built without CONFIG_KPROBES (no kprobe PMU, no \
+                 kprobe_events in tracefs), so no {kind} can be attached; fentry/fexit or a \
+                 tracepoint may work instead"
+            ),
+        ));
+    }
+    let sources = Sources::load(ctx, one, &[kind], Needs::default(), io)?;
+    let mut points = Vec::new();
+    if kind == ProbeKind::RawTracepoint {
+        let vmlinux = sources.vmlinux(ctx)?;
+        if let Some(types) = sources.kernel_types(vmlinux.as_ref(), io) {
+            for point in kernel::btf_points(&types, kind, one) {
+                points.push((
+                    point.probe_name(),
+                    CountTarget::RawTracepoint {
+                        name: point.name.to_string(),
+                    },
+                ));
+            }
+        }
+        if points.is_empty() && text.matches(':').count() > 1 {
+            return Err(Error::nothing_matched(format!(
+                "{text}: no raw tracepoint matches; raw tracepoints have no category (in \
+                 rawtracepoint:A:B, A is a kernel module): rawtracepoint:sched_* selects the \
+                 scheduler's"
+            )));
+        }
+    } else if let Some(index) = sources.function_index() {
+        for point in kernel::kprobe_points(&index, kind, one, None, false) {
+            points.push((
+                point.probe_name(),
+                CountTarget::Kprobe {
+                    function: point.name.to_string(),
+                    ret: kind == ProbeKind::Kretprobe,
+                },
+            ));
+        }
+    }
+    Ok(points)
+}
+
 /// Set by SIGINT or SIGTERM: stop waiting, detach and report.
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -243,123 +403,5 @@ fn install_signal_handlers() {
         unsafe {
             libc::signal(signal, handler as libc::sighandler_t);
         }
-    }
-}
-
-/// Runs the command (in `cgroup` when given) to its end. A signal to
-/// probedex is passed on to it (Ctrl-C reaches it anyway, through the
-/// terminal's process group).
-fn run_command(
-    command: &[String],
-    cgroup: Option<&RunCgroup>,
-) -> io::Result<std::process::ExitStatus> {
-    let mut cmd = std::process::Command::new(&command[0]);
-    cmd.args(&command[1..]);
-    // Opened before forking: the child only writes to it, which is
-    // async-signal-safe (no allocation between fork and exec).
-    let procs = match cgroup {
-        Some(c) => Some(
-            fs::OpenOptions::new()
-                .write(true)
-                .open(c.dir.join("cgroup.procs"))?,
-        ),
-        None => None,
-    };
-    if let Some(procs) = &procs {
-        let fd = procs.as_raw_fd();
-        // SAFETY: the closure makes one write(2) call and allocates nothing.
-        unsafe {
-            cmd.pre_exec(move || {
-                // "0" is the writing process itself.
-                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    let mut child = cmd.spawn()?;
-    drop(procs);
-    let mut forwarded = false;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if STOP.load(Ordering::SeqCst) && !forwarded {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe {
-                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-            }
-            forwarded = true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// The cgroup v2 this run's command lives in: `probedex-PID` under the
-/// cgroup2 mount. Its id (what `bpf_get_current_cgroup_id` returns) is
-/// the inode number of its directory.
-#[derive(Debug)]
-struct RunCgroup {
-    dir: PathBuf,
-    id: u64,
-}
-
-/// Where cgroup2 is mounted, from /proc/self/mounts (`/sys/fs/cgroup` on
-/// unified systems, `/sys/fs/cgroup/unified` on hybrid ones).
-fn cgroup2_mount() -> Option<PathBuf> {
-    let mounts = fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts.lines().find_map(|line| {
-        let mut fields = line.split_whitespace();
-        let dir = fields.nth(1)?;
-        (fields.next()? == "cgroup2").then(|| PathBuf::from(dir.replace("\\040", " ")))
-    })
-}
-
-impl RunCgroup {
-    fn create() -> Result<RunCgroup, Error> {
-        let mount = cgroup2_mount().ok_or_else(|| {
-            Error::new(
-                ExitStatus::Refused,
-                "no cgroup2 is mounted, so the command's processes cannot be told apart; mount \
-                 one (mount -t cgroup2 none /sys/fs/cgroup/unified) or count system-wide with \
-                 --all",
-            )
-        })?;
-        let dir = mount.join(format!("probedex-{}", std::process::id()));
-        let made = fs::create_dir(&dir).or_else(|e| match e.kind() {
-            // Left by an earlier run whose pid this one reuses.
-            io::ErrorKind::AlreadyExists => Ok(()),
-            _ => Err(e),
-        });
-        let id = made.and_then(|()| fs::metadata(&dir)).map(|m| m.ino());
-        match id {
-            Ok(id) => Ok(RunCgroup { dir, id }),
-            Err(e) => Err(Error::new(
-                ExitStatus::Refused,
-                format!(
-                    "cannot create the cgroup {} for the command: {e}; needs root, or count \
-                     system-wide with --all",
-                    dir.display()
-                ),
-            )),
-        }
-    }
-}
-
-impl Drop for RunCgroup {
-    /// Removes the cgroup, on every path out of `attach`. Processes the
-    /// command left running would keep it busy (EBUSY): they are moved to
-    /// the parent first.
-    fn drop(&mut self) {
-        if let (Ok(procs), Some(parent)) = (
-            fs::read_to_string(self.dir.join("cgroup.procs")),
-            self.dir.parent(),
-        ) {
-            for pid in procs.split_whitespace() {
-                let _ = fs::write(parent.join("cgroup.procs"), pid);
-            }
-        }
-        let _ = fs::remove_dir(&self.dir);
     }
 }

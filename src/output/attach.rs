@@ -43,6 +43,13 @@ pub struct AttachSummary {
     /// The command's exit code; None without a command or when a signal
     /// ended it.
     pub command_exit: Option<i32>,
+    /// The signal that ended the command (`SIGTERM`), when one did.
+    pub command_signal: Option<String>,
+    /// What ended the counting: `command` (it exited), `duration`
+    /// (`--duration` ran out; a command still running was sent SIGTERM,
+    /// then SIGKILL) or `signal` (SIGINT or SIGTERM to probedex, passed on
+    /// to the command the same way).
+    pub ended_by: &'static str,
     pub seconds: f64,
 }
 
@@ -138,12 +145,76 @@ pub fn write_text(
             "the command's process tree"
         },
         summary.seconds
-    )
+    )?;
+    if let Some(note) = ending_note(summary) {
+        writeln!(out, "{note}")?;
+    }
+    Ok(())
+}
+
+/// How a run that did not end with its command ended, in words; None
+/// when the command ended it, or nothing needs saying.
+fn ending_note(summary: &AttachSummary) -> Option<String> {
+    let ran_command = summary.command_exit.is_some() || summary.command_signal.is_some();
+    let cause = match summary.ended_by {
+        "duration" if ran_command => "--duration ran out while the command was running",
+        "signal" if ran_command => "interrupted while the command was running",
+        "signal" if summary.filter == "command" => "interrupted before the command was started",
+        _ => return None,
+    };
+    let end = match (&summary.command_signal, summary.command_exit) {
+        (Some(signal), _) => format!("it was ended by {signal}"),
+        (None, Some(code)) => format!("it exited with {code}"),
+        (None, None) => return Some(format!("{cause}.")),
+    };
+    Some(format!(
+        "{cause}: it was sent SIGTERM (SIGKILL {} s later if still running); {end}.",
+        crate::probes::workload::GRACE.as_secs()
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn how_a_run_ended_in_words() {
+        let summary = |ended_by, command_exit, command_signal: Option<&str>| AttachSummary {
+            kind: "summary",
+            points: 1,
+            attached: 1,
+            fired: 1,
+            filter: "command",
+            command_exit,
+            command_signal: command_signal.map(String::from),
+            ended_by,
+            seconds: 0.3,
+        };
+        assert_eq!(ending_note(&summary("command", Some(0), None)), None);
+        assert_eq!(
+            ending_note(&summary("duration", None, Some("SIGKILL"))).as_deref(),
+            Some(
+                "--duration ran out while the command was running: it was sent SIGTERM \
+                 (SIGKILL 2 s later if still running); it was ended by SIGKILL."
+            )
+        );
+        // A command that caught SIGTERM and exited.
+        assert_eq!(
+            ending_note(&summary("signal", Some(130), None)).as_deref(),
+            Some(
+                "interrupted while the command was running: it was sent SIGTERM (SIGKILL 2 s \
+                 later if still running); it exited with 130."
+            )
+        );
+        assert_eq!(
+            ending_note(&summary("signal", None, None)).as_deref(),
+            Some("interrupted before the command was started.")
+        );
+        // Without a command, being interrupted is the normal end.
+        let mut system_wide = summary("signal", None, None);
+        system_wide.filter = "all";
+        assert_eq!(ending_note(&system_wide), None);
+    }
 
     #[test]
     fn sorted_by_hits_then_name() {

@@ -7,6 +7,7 @@ pub mod features;
 pub mod gen;
 pub mod json;
 pub mod kernel;
+pub mod progress;
 pub mod sec;
 pub mod text;
 pub mod user;

@@ -11,7 +11,9 @@
 //! grace period (~70 ms), so 720 of them took 22 s to attach and detach;
 //! two raw tracepoint links close at once. A syscall tracepoint the table
 //! does not know, or any when the shared link cannot be made, is attached
-//! the perf_event way.
+//! the perf_event way. A 32-bit syscall (ia32 emulation: its number is the
+//! ia32 table's) is not counted, by the task's TS_COMPAT flag, as the
+//! kernel's own syscall tracepoints skip it too.
 //!
 //! Every other tracepoint point is counted by `count_raw_tp` on the raw
 //! tracepoint of the event's name (`sched:sched_switch` on
@@ -164,12 +166,12 @@ fn syscall_of(target: &CountTarget) -> Option<(u32, Direction)> {
 /// The byte offset of `orig_ax` (the syscall number at sys_exit) in the
 /// running kernel's `struct pt_regs`, from its BTF; None without BTF or
 /// off x86-64 (where the number is elsewhere).
-fn orig_ax_offset() -> Option<u64> {
+fn orig_ax_offset(btf: Option<&libbpf_rs::btf::Btf<'static>>) -> Option<u64> {
     use libbpf_rs::btf::types::{MemberAttr, Struct};
     if !cfg!(target_arch = "x86_64") {
         return None;
     }
-    let btf = libbpf_rs::btf::Btf::from_vmlinux().ok()?;
+    let btf = btf?;
     let regs = btf.type_by_name::<Struct<'_>>("pt_regs")?;
     let member = regs
         .iter()
@@ -178,6 +180,31 @@ fn orig_ax_offset() -> Option<u64> {
         MemberAttr::Normal { offset } if offset % 64 == 0 => Some(u64::from(offset / 8)),
         _ => None,
     }
+}
+
+/// The byte offset of `thread_info.status` (where x86-64 keeps
+/// TS_COMPAT, set while a task makes a 32-bit syscall) in the running
+/// kernel's `struct task_struct`, from its BTF; None without BTF or off
+/// x86-64 (then 32-bit syscalls are counted under their 64-bit numbers'
+/// names). Read per counted syscall: one helper call and four bytes.
+fn compat_status_offset(btf: Option<&libbpf_rs::btf::Btf<'static>>) -> Option<u64> {
+    use libbpf_rs::btf::types::{MemberAttr, Struct};
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let btf = btf?;
+    let offset_of = |strukt: &str, field: &str| {
+        let s = btf.type_by_name::<Struct<'_>>(strukt)?;
+        let member = s.iter().find(|m| m.name.is_some_and(|n| n == field))?;
+        match member.attr {
+            MemberAttr::Normal { offset } if offset % 8 == 0 => Some(u64::from(offset / 8)),
+            _ => None,
+        }
+    };
+    let status = offset_of("task_struct", "thread_info")? + offset_of("thread_info", "status")?;
+    // 0 means "do not check" to the program; thread_info.status is never
+    // at 0 (flags comes first).
+    (status > 0).then_some(status)
 }
 
 /// The bpf_link type of a link, in bpftool's words (`perf_event`,
@@ -254,6 +281,16 @@ impl CountingSession {
     /// per target; a target that cannot attach is reported, not fatal.
     /// `cgroup` is the cgroup v2 id whose tasks count (0: every task).
     pub fn attach(targets: &[CountTarget], cgroup: u64) -> Result<CountingSession, LoadError> {
+        Self::attach_observed(targets, cgroup, &mut |_| {})
+    }
+
+    /// [`attach`](Self::attach), telling `attached` how many targets are
+    /// through after each one (for a progress bar).
+    pub fn attach_observed(
+        targets: &[CountTarget],
+        cgroup: u64,
+        attached_so_far: &mut dyn FnMut(usize),
+    ) -> Result<CountingSession, LoadError> {
         let load_error = |e: libbpf_rs::Error| LoadError {
             errno: errno_of(&e),
             message: format!("{e:#}"),
@@ -263,12 +300,19 @@ impl CountingSession {
         // Syscall tracepoints counted per number, by direction; an exit
         // needs orig_ax's offset, which only the kernel's BTF gives.
         let mut by_number: Vec<Option<(u32, Direction)>> = targets.iter().map(syscall_of).collect();
+        // Parsed once (tens of ms), and only for syscall points.
+        let vmlinux = std::cell::OnceCell::new();
+        let vmlinux = || {
+            vmlinux
+                .get_or_init(|| libbpf_rs::btf::Btf::from_vmlinux().ok())
+                .as_ref()
+        };
         let offset = if by_number
             .iter()
             .flatten()
             .any(|(_, d)| *d == Direction::Exit)
         {
-            orig_ax_offset()
+            orig_ax_offset(vmlinux())
         } else {
             None
         };
@@ -279,6 +323,11 @@ impl CountingSession {
                 }
             }
         }
+        let compat_status = if by_number.iter().any(Option::is_some) {
+            compat_status_offset(vmlinux())
+        } else {
+            None
+        };
         let uses = |direction| by_number.iter().flatten().any(|(_, d)| *d == direction);
         // Tracepoints to try on the raw tracepoint of their event's name.
         let dynamic = dynamic_events();
@@ -326,6 +375,9 @@ impl CountingSession {
                     })?;
                     data[..8].copy_from_slice(&cgroup.to_ne_bytes());
                     data[8..16].copy_from_slice(&offset.unwrap_or(0).to_ne_bytes());
+                    if let Some(compat) = data.get_mut(16..24) {
+                        compat.copy_from_slice(&compat_status.unwrap_or(0).to_ne_bytes());
+                    }
                 }
             }
             open.load().map_err(load_error)
@@ -351,6 +403,7 @@ impl CountingSession {
         let mut attached = Vec::with_capacity(targets.len());
         let mut counters = Vec::with_capacity(targets.len());
         for (index, target) in targets.iter().enumerate() {
+            attached_so_far(index);
             if let Some((nr, direction)) = by_number[index] {
                 let ok = match shared.iter().find(|(d, _)| *d == direction) {
                     Some((_, ok)) => *ok,
@@ -431,15 +484,40 @@ impl CountingSession {
     /// ms); one after another, the 720 links of `tracepoint:syscalls:*`
     /// took 52 s to detach here. Closed on many threads the waits overlap.
     pub fn detach(&mut self) {
+        self.detach_observed(&mut |_, _| {});
+    }
+
+    /// [`detach`](Self::detach), telling `released` `(links released,
+    /// links)` every few milliseconds while it waits (for a progress bar).
+    pub fn detach_observed(&mut self, released: &mut dyn FnMut(usize, usize)) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let links = std::mem::take(&mut self.links);
-        let per_thread = links.len().div_ceil(64).max(1);
+        let total = links.len();
+        let per_thread = total.div_ceil(64).max(1);
+        let done = AtomicUsize::new(0);
         let mut links = links.into_iter();
-        std::thread::scope(|scope| loop {
-            let chunk: Vec<Link> = links.by_ref().take(per_thread).collect();
-            if chunk.is_empty() {
-                break;
+        std::thread::scope(|scope| {
+            loop {
+                let chunk: Vec<Link> = links.by_ref().take(per_thread).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let done = &done;
+                scope.spawn(move || {
+                    for link in chunk {
+                        drop(link);
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
             }
-            scope.spawn(move || drop(chunk));
+            loop {
+                let now = done.load(Ordering::Relaxed);
+                released(now, total);
+                if now >= total {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         });
     }
 }

@@ -6,3 +6,4 @@
 pub mod count;
 pub mod features;
 pub mod syscalls;
+pub mod workload;
