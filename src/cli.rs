@@ -183,6 +183,12 @@ pub enum Command {
         #[arg(long)]
         all: bool,
 
+        /// Also print the first N records of each tracepoint point, decoded
+        /// with its format file (syscall `const char *` arguments show the
+        /// user-space string they point to).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        sample: Option<u32>,
+
         #[arg(value_name = "PROBE", required = true)]
         probes: Vec<String>,
 

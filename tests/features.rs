@@ -230,7 +230,7 @@ fn committed_objects_match_their_sources() {
         "bpf/build.sh failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for object in ["probe.bpf.o", "count.bpf.o"] {
+    for object in ["probe.bpf.o", "count.bpf.o", "sample.bpf.o"] {
         let committed = std::fs::read(repo_dir().join("bpf").join(object)).unwrap();
         let fresh = std::fs::read(dir.path().join(object)).unwrap();
         if committed == fresh {

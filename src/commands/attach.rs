@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sources::{Needs, Sources};
-use super::{kernel, user};
+use super::{attach_sample, kernel, user};
 use super::{parse_patterns, select_tracepoints, Context, Io, Outcome, RunError};
 use crate::error::{Error, ExitStatus};
 use crate::output::attach::{self as view, AttachSummary, PointReport};
@@ -41,6 +41,8 @@ pub(super) struct Workload<'a> {
     pub command: &'a [String],
     pub duration: Option<f64>,
     pub all: bool,
+    /// `--sample N`: the first N records of each tracepoint point.
+    pub sample: Option<u32>,
 }
 
 pub(super) fn run(
@@ -103,6 +105,16 @@ pub(super) fn run(
         )
     })?;
 
+    let sampling = match workload.sample {
+        Some(limit) => Some(attach_sample::start(
+            ctx,
+            &points,
+            cgroup.as_ref().map_or(0, |c| c.id),
+            limit,
+            io,
+        )?),
+        None => None,
+    };
     let started = Instant::now();
     // A limit too far to represent is no limit.
     let deadline = limit.and_then(|d| started.checked_add(d));
@@ -149,6 +161,10 @@ pub(super) fn run(
             }
         });
     }
+    let mut samples = match sampling {
+        Some(sampling) => attach_sample::finish(sampling, &points, io)?,
+        None => Vec::new(),
+    };
     let hits = session
         .hits()
         .map_err(|e| Error::new(ExitStatus::Refused, e.message))?;
@@ -158,11 +174,13 @@ pub(super) fn run(
         .iter()
         .zip(session.attachments())
         .zip(hits)
-        .map(|(((probe, _), attached), hits)| PointReport {
+        .enumerate()
+        .map(|(index, (((probe, _), attached), hits))| PointReport {
             probe: probe.clone(),
             link: attached.as_ref().ok().copied(),
             hits,
             reason: attached.as_ref().err().map(|f| f.reason.clone()),
+            samples: samples.get_mut(index).and_then(Option::take),
         })
         .collect();
     drop(session);

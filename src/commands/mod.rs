@@ -3,6 +3,7 @@
 //! results to a renderer.
 
 mod attach;
+mod attach_sample;
 mod check;
 mod diff;
 mod features;
@@ -123,6 +124,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
         Command::Attach {
             duration,
             all,
+            sample,
             probes,
             command,
         } => attach::run(
@@ -132,6 +134,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Outcome, RunError> {
                 command,
                 duration: *duration,
                 all: *all,
+                sample: *sample,
             },
             io,
         ),

@@ -14,5 +14,6 @@ pub mod mounts;
 #[cfg(test)]
 pub(crate) mod mutate;
 pub mod record_btf;
+pub mod record_decode;
 pub mod symbol_name;
 pub mod usdt;

@@ -5,7 +5,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::sample::{self, SampleJson};
 use super::text::printable;
+use crate::format::record_decode::Sample;
 
 /// What happened at one point.
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub struct PointReport {
     pub hits: u64,
     /// Why it did not attach.
     pub reason: Option<String>,
+    /// `--sample`: its first records, decoded; None when not sampled.
+    pub samples: Option<Vec<Sample>>,
 }
 
 impl PointReport {
@@ -63,6 +67,8 @@ struct PointJson<'a> {
     hits: u64,
     verdict: &'static str,
     reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples: Option<Vec<SampleJson<'a>>>,
 }
 
 /// Sorts by hits, most first, then by name.
@@ -84,6 +90,10 @@ pub fn write_json(
             hits: p.hits,
             verdict: p.verdict(),
             reason: p.reason.as_deref(),
+            samples: p
+                .samples
+                .as_ref()
+                .map(|s| s.iter().map(SampleJson::new).collect()),
         };
         serde_json::to_writer(&mut *out, &json)?;
         writeln!(out)?;
@@ -132,6 +142,9 @@ pub fn write_text(
             hits,
             printable(&verdict)
         )?;
+        if let Some(samples) = &p.samples {
+            sample::write_text(out, "    ", samples)?;
+        }
     }
     writeln!(
         out,
@@ -223,6 +236,7 @@ mod tests {
             link: Some("perf_event"),
             hits,
             reason: None,
+            samples: None,
         };
         let mut points = vec![point("b", 1), point("a", 1), point("c", 5), point("d", 0)];
         sort(&mut points);

@@ -8,6 +8,7 @@ pub mod gen;
 pub mod json;
 pub mod kernel;
 pub mod progress;
+pub mod sample;
 pub mod sec;
 pub mod text;
 pub mod user;

@@ -5,5 +5,6 @@
 
 pub mod count;
 pub mod features;
+pub mod sample;
 pub mod syscalls;
 pub mod workload;
