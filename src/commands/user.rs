@@ -121,6 +121,13 @@ fn pattern_files(
     text: &str,
     pattern: &ProbePattern,
 ) -> Result<(Vec<PatternFile>, Wildcard), Error> {
+    // Paths would resolve on this machine, not the snapshot's.
+    if ctx.system.is_snapshot() {
+        return Err(Error::bad_input(format!(
+            "{text}: a snapshot holds a kernel's probe points only; uprobes and USDT probes are \
+             read from the program files themselves: drop --snapshot"
+        )));
+    }
     let (spec, name) = split_target(text, pattern, ctx.process.is_some())?;
     let Some(process) = &ctx.process else {
         let (path, _how): (PathBuf, Resolved) = target::resolve(&ctx.system, spec)
