@@ -23,8 +23,8 @@
 //
 // No kernel struct layouts and no libbpf headers: the few helpers are
 // declared by their numbers from include/uapi/linux/bpf.h. Needs
-// bpf_get_attach_cookie (Linux 5.15 for kprobes/uprobes/tracepoints,
-// 6.10 for raw_tp).
+// bpf_get_attach_cookie (Linux 5.15 for kprobes/uprobes/tracepoints and
+// perf events, 5.19 for fentry/fexit, 6.10 for raw_tp).
 //
 // Regenerate bpf/count.bpf.o with bpf/build.sh; tests/features.rs checks
 // that the committed object matches this source.
@@ -105,6 +105,16 @@ SEC("kretprobe") int count_kretprobe(void *ctx) { return count(ctx); }
 SEC("uprobe") int count_uprobe(void *ctx) { return count(ctx); }
 SEC("uretprobe") int count_uretprobe(void *ctx) { return count(ctx); }
 SEC("usdt") int count_usdt(void *ctx) { return count(ctx); }
+/* uprobe and usdt points, one uprobe_multi link per file (Linux 6.6): a
+ * cookie per offset. Loaded apart, so an older kernel loads the rest. */
+SEC("uprobe.multi") int count_uprobe_multi(void *ctx) { return count(ctx); }
+SEC("uretprobe.multi") int count_uretprobe_multi(void *ctx) { return count(ctx); }
+/* software:/hardware: events, one perf event per CPU, each sample a hit. */
+SEC("perf_event") int count_perf_event(void *ctx) { return count(ctx); }
+/* fentry/fexit need their target's BTF id at load: probedex loads these
+ * once per point, in an object of their own that shares `hits`. */
+SEC("fentry") int count_fentry(void *ctx) { return count(ctx); }
+SEC("fexit") int count_fexit(void *ctx) { return count(ctx); }
 
 static __attribute__((always_inline)) int count_syscall(void *map, __u64 nr)
 {

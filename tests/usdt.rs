@@ -24,7 +24,7 @@ use std::process::Command;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use common::{have_c_header, have_tools, probedex, repo_dir};
+use common::{compile_fixture as compile, have_c_header, have_tools, probedex};
 
 // ---------------------------------------------------------------------------
 // The JSON of docs/json.md ("User space"), field for field.
@@ -142,25 +142,6 @@ fn tool_with_input(program: &str, input: &str) -> String {
 
 fn text(path: &Path) -> &str {
     path.to_str().expect("build paths are UTF-8")
-}
-
-/// `compiler FLAGS -o OUTPUT SOURCES` with the sources in fixtures/src.
-fn compile(compiler: &str, sources: &[&str], output: &Path, flags: &[&str]) {
-    let sources: Vec<String> = sources
-        .iter()
-        .map(|s| {
-            repo_dir()
-                .join("fixtures/src")
-                .join(s)
-                .display()
-                .to_string()
-        })
-        .collect();
-    let mut args: Vec<&str> = vec!["-Wall", "-Wextra"];
-    args.extend(flags);
-    args.extend(["-o", text(output)]);
-    args.extend(sources.iter().map(String::as_str));
-    tool(compiler, &args);
 }
 
 /// Runs a built fixture program with a count; it must exit 0.

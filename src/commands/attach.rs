@@ -22,9 +22,12 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::attach_kinds;
 use super::sources::{Needs, Sources};
 use super::{attach_sample, kernel, user};
-use super::{parse_patterns, select_tracepoints, Context, Io, Outcome, RunError};
+use super::{
+    no_match_message, parse_patterns, select_tracepoints, Candidate, Context, Io, Outcome, RunError,
+};
 use crate::error::{Error, ExitStatus};
 use crate::output::attach::{self as view, AttachSummary, PointReport};
 use crate::output::progress::Progress;
@@ -175,11 +178,14 @@ pub(super) fn run(
         .zip(session.attachments())
         .zip(hits)
         .enumerate()
-        .map(|(index, (((probe, _), attached), hits))| PointReport {
+        .map(|(index, (((probe, target), attached), hits))| PointReport {
             probe: probe.clone(),
             link: attached.as_ref().ok().copied(),
             hits,
-            reason: attached.as_ref().err().map(|f| f.reason.clone()),
+            reason: attached
+                .as_ref()
+                .err()
+                .map(|f| attach_kinds::failure_reason(ctx, target, f, io)),
             samples: samples.get_mut(index).and_then(Option::take),
         })
         .collect();
@@ -285,7 +291,13 @@ fn resolve(
                     ));
                 }
             }
-            Some(kind @ (ProbeKind::Kprobe | ProbeKind::Kretprobe | ProbeKind::RawTracepoint)) => {
+            Some(
+                kind @ (ProbeKind::Kprobe
+                | ProbeKind::Kretprobe
+                | ProbeKind::RawTracepoint
+                | ProbeKind::Fentry
+                | ProbeKind::Fexit),
+            ) => {
                 let ProbePattern::Kind { rest, .. } = pattern else {
                     unreachable!("a pattern with a kind")
                 };
@@ -297,16 +309,7 @@ fn resolve(
                         "{text}: name a function or raw tracepoint after {kind}:"
                     )));
                 } else {
-                    let target = match kind {
-                        ProbeKind::RawTracepoint => {
-                            CountTarget::RawTracepoint { name: name.into() }
-                        }
-                        _ => CountTarget::Kprobe {
-                            function: name.into(),
-                            ret: kind == ProbeKind::Kretprobe,
-                        },
-                    };
-                    points.push((format!("{kind}:{name}"), target));
+                    points.push((format!("{kind}:{name}"), kernel_target(kind, name)));
                 }
             }
             Some(kind @ (ProbeKind::Uprobe | ProbeKind::Uretprobe)) => {
@@ -330,12 +333,28 @@ fn resolve(
                     }
                 }
             }
-            _ => {
+            Some(ProbeKind::Usdt) => {
+                points.extend(attach_kinds::usdt_points(ctx, text, pattern, io)?);
+            }
+            Some(kind @ (ProbeKind::Software | ProbeKind::Hardware)) => {
+                points.extend(attach_kinds::perf_event_points(kind, text, pattern)?);
+            }
+            None => {
                 return Err(Error::bad_input(format!(
-                    "{text}: attach counts tracepoint, rawtracepoint, kprobe, kretprobe, uprobe \
-                     and uretprobe points so far; name the kind (tracepoint:CATEGORY:EVENT)"
+                    "{text}: attach needs the kind named (tracepoint:CATEGORY:EVENT, \
+                     rawtracepoint:NAME, kprobe:FUNC, fentry:FUNC, uprobe:PATH:FUNC, \
+                     usdt:PATH:PROVIDER:NAME, software:EVENT, ...)"
                 )))
             }
+        }
+        if points.len() == before && kind == Some(ProbeKind::Tracepoint) {
+            let candidates: Vec<Candidate> =
+                all_tracepoints.iter().map(Candidate::tracepoint).collect();
+            return Err(Error::nothing_matched(no_match_message(
+                text,
+                pattern,
+                &candidates,
+            )));
         }
         if points.len() == before {
             return Err(Error::nothing_matched(format!(
@@ -353,6 +372,21 @@ fn resolve(
 /// them), functions from the kernel's function list. A kernel without
 /// kprobes refuses a kprobe pattern at once, in one line, rather than
 /// once per function.
+/// What a kernel point of `kind` named `name` is attached to.
+fn kernel_target(kind: ProbeKind, name: &str) -> CountTarget {
+    match kind {
+        ProbeKind::RawTracepoint => CountTarget::RawTracepoint { name: name.into() },
+        ProbeKind::Fentry | ProbeKind::Fexit => CountTarget::Fentry {
+            function: name.into(),
+            ret: kind == ProbeKind::Fexit,
+        },
+        _ => CountTarget::Kprobe {
+            function: name.into(),
+            ret: kind == ProbeKind::Kretprobe,
+        },
+    }
+}
+
 fn kernel_points(
     ctx: &Context,
     kind: ProbeKind,
@@ -373,19 +407,14 @@ fn kernel_points(
     }
     let sources = Sources::load(ctx, one, &[kind], Needs::default(), io)?;
     let mut points = Vec::new();
-    if kind == ProbeKind::RawTracepoint {
+    if kind == ProbeKind::RawTracepoint || kind.is_fentry() {
         let vmlinux = sources.vmlinux(ctx)?;
         if let Some(types) = sources.kernel_types(vmlinux.as_ref(), io) {
             for point in kernel::btf_points(&types, kind, one) {
-                points.push((
-                    point.probe_name(),
-                    CountTarget::RawTracepoint {
-                        name: point.name.to_string(),
-                    },
-                ));
+                points.push((point.probe_name(), kernel_target(kind, point.name)));
             }
         }
-        if points.is_empty() && text.matches(':').count() > 1 {
+        if kind == ProbeKind::RawTracepoint && points.is_empty() && text.matches(':').count() > 1 {
             return Err(Error::nothing_matched(format!(
                 "{text}: no raw tracepoint matches; raw tracepoints have no category (in \
                  rawtracepoint:A:B, A is a kernel module): rawtracepoint:sched_* selects the \
@@ -394,13 +423,7 @@ fn kernel_points(
         }
     } else if let Some(index) = sources.function_index() {
         for point in kernel::kprobe_points(&index, kind, one, None, false) {
-            points.push((
-                point.probe_name(),
-                CountTarget::Kprobe {
-                    function: point.name.to_string(),
-                    ret: kind == ProbeKind::Kretprobe,
-                },
-            ));
+            points.push((point.probe_name(), kernel_target(kind, point.name)));
         }
     }
     Ok(points)

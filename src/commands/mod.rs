@@ -3,6 +3,7 @@
 //! results to a renderer.
 
 mod attach;
+mod attach_kinds;
 mod attach_sample;
 mod check;
 mod diff;

@@ -13,6 +13,7 @@ pub mod ld_so_cache;
 pub mod mounts;
 #[cfg(test)]
 pub(crate) mod mutate;
+pub mod perf_event;
 pub mod record_btf;
 pub mod record_decode;
 pub mod symbol_name;

@@ -1,8 +1,10 @@
 //! `probedex attach`'s counting: loads `bpf/count.bpf.c`, attaches its
 //! program of the right kind to every point with the point's index as the
 //! BPF cookie, and reads each point's per-CPU counter. Everything made is
-//! fd-based (perf_event and raw_tracepoint links); dropping a
-//! [`CountingSession`] detaches it all, and nothing is left in tracefs.
+//! fd-based (perf_event, raw_tracepoint, uprobe_multi and tracing links);
+//! dropping a [`CountingSession`] detaches it all, and nothing is left in
+//! tracefs. uprobes, USDT probes, perf events and fentry are attached by
+//! [`super::attach_kinds`].
 //!
 //! `tracepoint:syscalls:sys_enter_*` and `sys_exit_*` points are the
 //! exception to one link per point: all of them share one raw tracepoint
@@ -35,8 +37,10 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use libbpf_rs::{Link, MapCore, MapFlags, ObjectBuilder, PrintLevel};
 
+use super::attach_kinds::{self, UsdtSiteTarget};
 use super::features::{errno_name, kernel_has_kprobes};
 use super::syscalls::{self, Direction};
+use crate::format::perf_event::PerfEventSpec;
 
 /// `bpf/count.bpf.o`, compiled from `bpf/count.bpf.c` by `bpf/build.sh`.
 pub static COUNT_OBJECT: &[u8] = include_bytes!("../../bpf/count.bpf.o");
@@ -61,11 +65,23 @@ pub enum CountTarget {
         offset: u64,
         ret: bool,
     },
+    /// A USDT probe: a uprobe at each call site (see [`attach_kinds`]).
+    Usdt {
+        path: String,
+        sites: Vec<UsdtSiteTarget>,
+    },
+    /// A software or hardware perf event on every online CPU.
+    PerfEvent(PerfEventSpec),
+    /// A kernel function, through a program loaded for it alone.
+    Fentry {
+        function: String,
+        ret: bool,
+    },
 }
 
 impl CountTarget {
     /// The program of `bpf/count.bpf.c` that counts this kind.
-    fn program(&self) -> &'static str {
+    pub(super) fn program(&self) -> &'static str {
         match self {
             CountTarget::Tracepoint { .. } => "count_tracepoint",
             CountTarget::RawTracepoint { .. } => "count_raw_tp",
@@ -73,6 +89,13 @@ impl CountTarget {
             CountTarget::Kprobe { ret: true, .. } => "count_kretprobe",
             CountTarget::Uprobe { ret: false, .. } => "count_uprobe",
             CountTarget::Uprobe { ret: true, .. } => "count_uretprobe",
+            // Not count_usdt: libbpf loads SEC("usdt") programs for
+            // uprobe_multi links where the kernel has them, and a perf_event
+            // uprobe link then fails with EINVAL.
+            CountTarget::Usdt { .. } => "count_uprobe",
+            CountTarget::PerfEvent(_) => "count_perf_event",
+            CountTarget::Fentry { ret: false, .. } => "count_fentry",
+            CountTarget::Fentry { ret: true, .. } => "count_fexit",
         }
     }
 }
@@ -236,13 +259,13 @@ fn link_type(link: &Link) -> Option<&'static str> {
 }
 
 /// The errno inside a libbpf-rs error (its chain ends in an `io::Error`).
-fn errno_of(e: &libbpf_rs::Error) -> Option<i32> {
+pub(super) fn errno_of(e: &libbpf_rs::Error) -> Option<i32> {
     let text = format!("{e:#}");
     let start = text.rfind("(os error ")? + "(os error ".len();
     text[start..].split(')').next()?.parse().ok()
 }
 
-fn failure(target: &CountTarget, e: &libbpf_rs::Error) -> AttachFailure {
+pub(super) fn failure(target: &CountTarget, e: &libbpf_rs::Error) -> AttachFailure {
     let errno = errno_of(e);
     let reason = match (target, errno) {
         (CountTarget::Kprobe { .. }, _) if !kernel_has_kprobes() => {
@@ -260,6 +283,14 @@ fn failure(target: &CountTarget, e: &libbpf_rs::Error) -> AttachFailure {
         }
         (CountTarget::RawTracepoint { name }, Some(libc::ENOENT)) => {
             format!("the kernel has no raw tracepoint {name}")
+        }
+        // ENOTSUPP, the kernel-internal 524, from the uprobe instruction
+        // decoder; said only when a process maps the file at attach time
+        // (the decoder runs when a breakpoint is first put in).
+        (CountTarget::Uprobe { .. } | CountTarget::Usdt { .. }, Some(524)) => {
+            "the kernel's uprobes cannot step over the instruction there (on x86 a lock prefix \
+             or a VEX-encoded instruction, as at the start of libc's AVX2 string functions)"
+                .to_string()
         }
         (CountTarget::Tracepoint { .. }, Some(libc::ENOENT)) => {
             "the tracepoint's id is not readable in tracefs".to_string()
@@ -342,6 +373,8 @@ impl CountingSession {
             .collect();
         let wanted_programs: Vec<&str> = targets
             .iter()
+            // fentry/fexit programs load per point, with their target.
+            .filter(|t| !matches!(t, CountTarget::Fentry { .. }))
             .map(CountTarget::program)
             .chain(
                 [Direction::Enter, Direction::Exit]
@@ -402,6 +435,9 @@ impl CountingSession {
         let mut shared: Vec<(Direction, bool)> = Vec::new();
         let mut attached = Vec::with_capacity(targets.len());
         let mut counters = Vec::with_capacity(targets.len());
+        let (mut batched, batch_links) =
+            attach_kinds::attach_uprobe_batches(&object, targets, cgroup);
+        links.extend(batch_links);
         for (index, target) in targets.iter().enumerate() {
             attached_so_far(index);
             if let Some((nr, direction)) = by_number[index] {
@@ -422,6 +458,18 @@ impl CountingSession {
                 }
             }
             counters.push(Counter::Own(index as u32));
+            if let Some(kind) = batched[index].take() {
+                attached.push(Ok(kind));
+                continue;
+            }
+            if let Some(made) = attach_kinds::attach(&object, target, index as u64, cgroup) {
+                attached.push(made.map(|made| {
+                    let kind = made.first().and_then(link_type).unwrap_or("unknown");
+                    links.extend(made);
+                    kind
+                }));
+                continue;
+            }
             if by_raw[index] {
                 if let Some(link) = attach_raw(&object, target, index as u64) {
                     attached.push(Ok(link_type(&link).unwrap_or("unknown")));
@@ -610,6 +658,14 @@ fn attach_one(
                 ..Default::default()
             },
         ),
+        // More than one link, or a load of their own: `attach_kinds`,
+        // which `CountingSession::attach` tries first.
+        CountTarget::Usdt { .. } | CountTarget::PerfEvent(_) | CountTarget::Fentry { .. } => {
+            return Err(AttachFailure {
+                errno: None,
+                reason: format!("{} is attached by attach_kinds", target.program()),
+            });
+        }
     };
     result.map_err(|e| failure(target, &e))
 }

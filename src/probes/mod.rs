@@ -3,6 +3,7 @@
 //! fd-based (bpf_link, perf_event fds), so a killed probedex leaves nothing
 //! behind.
 
+pub mod attach_kinds;
 pub mod count;
 pub mod features;
 pub mod sample;

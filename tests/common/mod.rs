@@ -347,3 +347,29 @@ pub fn bpftrace_output(args: &[&str]) -> Option<String> {
     skip(&why);
     None
 }
+
+/// `compiler -Wall -Wextra FLAGS -o OUTPUT SOURCES` with the sources in
+/// `fixtures/src`: how the C and C++ fixtures are built (tests/usdt.rs,
+/// tests/attach.rs). Fails the test, with the compiler's messages, when
+/// the build fails.
+pub fn compile_fixture(compiler: &str, sources: &[&str], output: &Path, flags: &[&str]) {
+    let out = Command::new(compiler)
+        .args(["-Wall", "-Wextra"])
+        .args(flags)
+        .arg("-o")
+        .arg(output)
+        .args(
+            sources
+                .iter()
+                .map(|s| repo_dir().join("fixtures/src").join(s)),
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(
+        out.status.success(),
+        "{compiler} {} failed ({}):\n{}",
+        sources.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
