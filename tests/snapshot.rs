@@ -351,3 +351,121 @@ fn check_gives_one_verdict_per_kernel() {
         run.describe()
     );
 }
+
+/// The header as docs/json.md documents it, and nothing else.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DocumentedHeader {
+    format: String,
+    version: u32,
+    probedex: String,
+    captured_unix: u64,
+    source: String,
+    kernel: DocumentedKernel,
+    features: Option<Vec<serde_json::Value>>,
+    files: Vec<DocumentedFile>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DocumentedKernel {
+    release: Option<String>,
+    version: Option<String>,
+    machine: Option<String>,
+    build_id: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentedFile {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    stored: u64,
+    encoding: Option<String>,
+    digits: Option<usize>,
+    errno: Option<i32>,
+}
+
+#[test]
+fn the_file_format_is_as_documented() {
+    let bytes = zstd::decode_all(std::fs::File::open(FIXTURE).unwrap()).unwrap();
+    let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let header: DocumentedHeader = serde_json::from_slice(&bytes[..newline]).unwrap();
+    assert_eq!(header.format, "probedex-snapshot");
+    assert_eq!(header.version, 1);
+    // The data part is exactly the stored files, in order.
+    let stored: u64 = header.files.iter().map(|f| f.stored).sum();
+    assert_eq!(stored as usize, bytes.len() - newline - 1);
+    let mut at = newline + 1;
+    for file in &header.files {
+        match file.kind.as_str() {
+            "file" => {
+                let data = &bytes[at..at + file.stored as usize];
+                if file.path.ends_with("/format") {
+                    assert!(data.starts_with(b"name: "), "{}", file.path);
+                }
+                if file.path == "/sys/kernel/btf/vmlinux" {
+                    assert_eq!(&data[..2], &[0x9f, 0xeb], "BTF magic");
+                }
+                if file.encoding.as_deref() == Some("kallsyms-delta") {
+                    assert_eq!(file.digits, Some(16));
+                }
+                at += file.stored as usize;
+            }
+            "error" => assert!(file.errno.is_some()),
+            "dir" => assert_eq!(file.stored, 0),
+            other => panic!("type {other}"),
+        }
+    }
+    let paths: Vec<&str> = header.files.iter().map(|f| f.path.as_str()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+    assert!(paths.contains(&"/proc/kallsyms"));
+    assert_eq!(
+        header.kernel.build_id.as_deref().map(str::len),
+        Some(40),
+        "a SHA-1 build ID"
+    );
+}
+
+#[test]
+fn features_print_what_the_snapshot_recorded() {
+    let header = header_of(Path::new(FIXTURE));
+    let stored = header["features"].as_array().unwrap();
+    let run = probedex(["--json", "features", "--snapshot", FIXTURE]);
+    ok(&run);
+    let printed: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(&printed, stored);
+    let text = probedex(["features", "--snapshot", FIXTURE]);
+    ok(&text);
+    for row in stored {
+        let sec = row["sec"].as_str().unwrap();
+        let available = if row["available"].as_bool().unwrap() {
+            "yes"
+        } else {
+            "NO"
+        };
+        assert!(
+            text.stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{sec} "))
+                    && l.split_whitespace().nth(2) == Some(available)),
+            "{sec} {available}\n{}",
+            text.describe()
+        );
+    }
+    one_line_error(
+        &probedex(["features", "--snapshot", FIXTURE_5_10]),
+        1,
+        "records no features",
+    );
+}

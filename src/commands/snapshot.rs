@@ -75,7 +75,13 @@ fn features_found(ctx: &Context, io: &mut Io<'_>) -> Option<Vec<serde_json::Valu
     }
     let found = features::try_all().ok()?;
     let mut lines = Vec::new();
-    features_view::write(&mut lines, &found.findings, true, Style::plain()).ok()?;
+    features_view::write(
+        &mut lines,
+        &features_view::rows(&found.findings),
+        true,
+        Style::plain(),
+    )
+    .ok()?;
     lines
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
