@@ -252,13 +252,15 @@ fn bad_snapshots_are_one_line_errors() {
     .unwrap();
     std::fs::write(path("newer.snap"), newer).unwrap();
     one_line_error(&list(&path("newer.snap")), 2, "newer probedex");
-    // A header whose files run past the data.
-    let lying = zstd::encode_all(
-        &br#"{"format":"probedex-snapshot","version":1,"probedex":"x","captured_unix":0,"source":"live","kernel":{"release":null,"version":null,"machine":null,"build_id":null},"features":null,"files":[{"path":"/proc/kallsyms","type":"file","stored":999999,"encoding":"raw"}]}
-abc"#[..],
+    // A header whose files run past the data: the header frame, then one
+    // data frame of 3 bytes.
+    let mut lying = zstd::encode_all(
+        &br#"{"format":"probedex-snapshot","version":1,"probedex":"x","captured_unix":0,"source":"live","kernel":{"release":null,"version":null,"machine":null,"build_id":null},"features":null,"frames":[3],"files":[{"path":"/proc/kallsyms","type":"file","stored":999999,"encoding":"raw"}]}
+"#[..],
         3,
     )
     .unwrap();
+    lying.extend(zstd::encode_all(&b"abc"[..], 3).unwrap());
     std::fs::write(path("lying.snap"), lying).unwrap();
     one_line_error(&list(&path("lying.snap")), 2, "runs past the end");
 }
@@ -364,6 +366,7 @@ struct DocumentedHeader {
     source: String,
     kernel: DocumentedKernel,
     features: Option<Vec<serde_json::Value>>,
+    frames: Vec<u64>,
     files: Vec<DocumentedFile>,
 }
 
@@ -421,10 +424,23 @@ fn the_file_format_is_as_documented() {
             other => panic!("type {other}"),
         }
     }
-    let paths: Vec<&str> = header.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(header.frames.iter().sum::<u64>(), stored);
+    // Grouped as the frames: the rest, then BTF, then kallsyms; sorted
+    // within each group.
+    let group = |p: &str| match p {
+        "/proc/kallsyms" => 2,
+        p if p.starts_with("/sys/kernel/btf/") => 1,
+        _ => 0,
+    };
+    let paths: Vec<(i32, &str)> = header
+        .files
+        .iter()
+        .map(|f| (group(&f.path), f.path.as_str()))
+        .collect();
     let mut sorted = paths.clone();
     sorted.sort();
     assert_eq!(paths, sorted);
+    let paths: Vec<&str> = paths.into_iter().map(|(_, p)| p).collect();
     assert!(paths.contains(&"/proc/kallsyms"));
     assert_eq!(
         header.kernel.build_id.as_deref().map(str::len),

@@ -133,6 +133,7 @@ pub(super) fn run_snapshot(
         },
         kernel: kernel.clone(),
         features: features.clone(),
+        frames: Vec::new(),
         files: Vec::new(),
     };
     // Written next to the target and renamed, so an interrupted run never

@@ -1,6 +1,12 @@
-//! The snapshot file: a zstd stream holding one line of JSON (the header:
-//! what was captured, and an index of the files) and then the files' bytes,
-//! one after another in the index's order. docs/json.md documents it.
+//! The snapshot file: zstd frames that expand, one after another, to one
+//! line of JSON (the header: what was captured, and an index of the files)
+//! and then the files' bytes in the index's order. docs/json.md documents
+//! it.
+//!
+//! The header is a frame of its own, and so is each group of files a
+//! command may not need (BTF, kallsyms, the rest): a reader expands a group
+//! the first time one of its files is read, so `check --snapshot` never
+//! spends time on kallsyms. `zstd -dc FILE` still gives the whole stream.
 //!
 //! The files are the kernel's own descriptions, verbatim (tracefs format
 //! files, BTF, kallsyms, ftrace's function list): every command reads a
@@ -8,12 +14,13 @@
 //! what makes `list --snapshot` print exactly what `list` printed there,
 //! and lets a newer probedex read an old snapshot with its newer parsers.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::ops::Range;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::files::{SnapshotFiles, Stored};
+use super::files::{Part, SnapshotFiles, Stored};
 use super::kallsyms_delta;
 
 /// The format's name in every header.
@@ -21,10 +28,9 @@ pub const FORMAT: &str = "probedex-snapshot";
 /// The layout this probedex writes and reads.
 pub const VERSION: u32 = 1;
 
-/// zstd level 9 with long-distance matching: 2.3 MB for Linux 6.18 in
-/// ~0.3 s. Level 19 saves 8% more and takes 8 s.
+/// zstd level 9: 2.3 MB for Linux 6.18 in ~0.3 s. Level 19 saves 8% more
+/// and takes 8 s; long-distance matching saved nothing.
 const LEVEL: i32 = 9;
-const WINDOW_LOG: u32 = 27;
 /// A snapshot expands to ~12 MB; anything claiming more than this is not
 /// one of ours, and must not exhaust memory.
 const MAX_EXPANDED: u64 = 1 << 30;
@@ -77,6 +83,10 @@ pub struct Header {
     pub kernel: KernelInfo,
     /// `probedex features --json`'s objects, when taken live as root.
     pub features: Option<Vec<serde_json::Value>>,
+    /// The expanded size of each data frame after the header's, in order:
+    /// the files' bytes, cut into groups read independently.
+    #[serde(default)]
+    pub frames: Vec<u64>,
     pub files: Vec<FileEntry>,
 }
 
@@ -118,9 +128,27 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-/// Writes `files` with `header`'s fields (its `files` index is rebuilt).
-pub fn write(out: impl Write, mut header: Header, files: Vec<(String, Content)>) -> io::Result<()> {
-    let mut blobs: Vec<Vec<u8>> = Vec::new();
+/// Which frame a file's bytes go in: BTF and kallsyms are each most of a
+/// snapshot and needed by only some commands.
+fn group(path: &str) -> usize {
+    if path.starts_with("/sys/kernel/btf/") {
+        1
+    } else if path == "/proc/kallsyms" {
+        2
+    } else {
+        0
+    }
+}
+
+/// Writes `files` with `header`'s fields (its `files` and `frames` are
+/// rebuilt).
+pub fn write(
+    out: impl Write,
+    mut header: Header,
+    mut files: Vec<(String, Content)>,
+) -> io::Result<()> {
+    files.sort_by(|a, b| (group(&a.0), &a.0).cmp(&(group(&b.0), &b.0)));
+    let mut groups: Vec<Vec<u8>> = vec![Vec::new(); 3];
     header.files.clear();
     for (path, content) in files {
         let mut entry = FileEntry {
@@ -147,7 +175,7 @@ pub fn write(out: impl Write, mut header: Header, files: Vec<(String, Content)>)
                 };
                 entry.encoding.get_or_insert_with(|| "raw".into());
                 entry.stored = bytes.len() as u64;
-                blobs.push(bytes);
+                groups[group(&entry.path)].extend_from_slice(&bytes);
             }
             Content::Dir => entry.kind = "dir".into(),
             Content::Error(errno) => {
@@ -157,49 +185,89 @@ pub fn write(out: impl Write, mut header: Header, files: Vec<(String, Content)>)
         }
         header.files.push(entry);
     }
-    let mut encoder = zstd::Encoder::new(out, LEVEL)?;
-    encoder.long_distance_matching(true)?;
-    encoder.window_log(WINDOW_LOG)?;
-    serde_json::to_writer(&mut encoder, &header).map_err(io::Error::from)?;
-    encoder.write_all(b"\n")?;
-    for blob in &blobs {
-        encoder.write_all(blob)?;
+    groups.retain(|g| !g.is_empty());
+    header.frames = groups.iter().map(|g| g.len() as u64).collect();
+    let mut line = serde_json::to_vec(&header).map_err(io::Error::from)?;
+    line.push(b'\n');
+    let mut out = out;
+    // Each part a frame of its own; the two large ones on their own threads.
+    let compressed: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = std::iter::once(&line)
+            .chain(groups.iter())
+            .map(|part| scope.spawn(move || zstd::bulk::compress(part, LEVEL)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("compression failed")))
+            })
+            .collect()
+    });
+    for frame in compressed {
+        out.write_all(&frame?)?;
     }
-    encoder.finish()?.flush()
+    out.flush()
 }
 
-/// Reads a snapshot: its header and its files.
+/// Reads a snapshot: its header and its files. Only the header is
+/// expanded now; each group of files when first read.
 pub fn read(path: &Path) -> Result<(Header, SnapshotFiles), ReadError> {
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
-    let mut magic = [0u8; 4];
-    (&file)
-        .read_exact(&mut magic)
-        .map_err(|_| ReadError::NotSnapshot)?;
-    if magic != [0x28, 0xb5, 0x2f, 0xfd] {
+    let raw = std::fs::read(path).map_err(ReadError::Io)?;
+    parse(raw)
+}
+
+/// The frames of a snapshot file, as ranges of it.
+fn frames(raw: &[u8]) -> Result<Vec<Range<usize>>, ReadError> {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < raw.len() {
+        let size = zstd::zstd_safe::find_frame_compressed_size(&raw[at..])
+            .map_err(|_| ReadError::Damaged("a zstd frame is cut short".into()))?;
+        frames.push(at..at + size);
+        at += size;
+    }
+    Ok(frames)
+}
+
+/// Expands one frame, refusing more than `limit` bytes.
+pub(super) fn expand(frame: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(limit.min(MAX_EXPANDED as usize));
+    zstd::stream::read::Decoder::new(frame)
+        .and_then(|d| {
+            use std::io::Read as _;
+            d.take(limit as u64 + 1).read_to_end(&mut out)
+        })
+        .map_err(|e| e.to_string())?;
+    if out.len() != limit {
+        return Err(format!(
+            "a part expands to {} bytes, not {limit}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Splits a snapshot file into its header and files.
+fn parse(raw: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
+    if !raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return Err(ReadError::NotSnapshot);
     }
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
-    let mut decoder = zstd::Decoder::new(file).map_err(ReadError::Io)?;
-    decoder
-        .window_log_max(WINDOW_LOG)
-        .map_err(|e| ReadError::Damaged(e.to_string()))?;
-    let mut expanded = Vec::with_capacity(16 << 20);
-    decoder
-        .take(MAX_EXPANDED)
-        .read_to_end(&mut expanded)
-        .map_err(|e| ReadError::Damaged(e.to_string()))?;
-    parse(expanded)
-}
-
-/// Splits an expanded snapshot into its header and files.
-fn parse(mut expanded: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
     let damaged = |why: &str| ReadError::Damaged(why.to_string());
-    let newline = expanded
+    let frames = frames(&raw)?;
+    let mut header_bytes = Vec::new();
+    zstd::stream::read::Decoder::new(&raw[frames[0].clone()])
+        .and_then(|d| {
+            use std::io::Read as _;
+            d.take(MAX_EXPANDED).read_to_end(&mut header_bytes)
+        })
+        .map_err(|e| ReadError::Damaged(e.to_string()))?;
+    let newline = header_bytes
         .iter()
         .position(|&b| b == b'\n')
         .ok_or_else(|| damaged("no header line"))?;
     // The version first, so a newer layout gets "upgrade", not "damaged".
-    let version: serde_json::Value = serde_json::from_slice(&expanded[..newline])
+    let version: serde_json::Value = serde_json::from_slice(&header_bytes[..newline])
         .map_err(|e| ReadError::Damaged(format!("header: {e}")))?;
     if version.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(damaged(
@@ -217,9 +285,25 @@ fn parse(mut expanded: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
     }
     let header: Header =
         serde_json::from_value(version).map_err(|e| ReadError::Damaged(format!("header: {e}")))?;
-    let blob = expanded.split_off(newline + 1);
-    let mut files = SnapshotFiles::new(blob);
-    let mut at = 0usize;
+    if header_bytes.len() != newline + 1 {
+        return Err(damaged("data after the header line in its frame"));
+    }
+    if header.frames.len() + 1 != frames.len() {
+        return Err(damaged("the header's frame count does not match the file"));
+    }
+    let mut parts = Vec::new();
+    for (range, size) in frames[1..].iter().zip(&header.frames) {
+        let size = usize::try_from(*size)
+            .ok()
+            .filter(|&s| s as u64 <= MAX_EXPANDED)
+            .ok_or_else(|| damaged("a part claims too many bytes"))?;
+        parts.push(Part {
+            compressed: range.clone(),
+            size,
+        });
+    }
+    let mut files = SnapshotFiles::new(raw, parts);
+    let (mut frame, mut at) = (0usize, 0usize);
     for entry in &header.files {
         if !entry.path.starts_with('/') {
             return Err(ReadError::Damaged(format!(
@@ -229,14 +313,23 @@ fn parse(mut expanded: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
         }
         match entry.kind.as_str() {
             "file" => {
-                let end = usize::try_from(entry.stored)
-                    .ok()
-                    .and_then(|n| at.checked_add(n))
-                    .filter(|&end| end <= files.blob_len())
+                let size = usize::try_from(entry.stored)
+                    .map_err(|_| damaged("a file runs past the end"))?;
+                // A file lies wholly in one frame; skip frames used up.
+                while size > 0 && frame < files.frame_count() && at == files.frame_len(frame) {
+                    frame += 1;
+                    at = 0;
+                }
+                let end = at
+                    .checked_add(size)
+                    .filter(|&end| {
+                        size == 0 || (frame < files.frame_count() && end <= files.frame_len(frame))
+                    })
                     .ok_or_else(|| damaged("a file runs past the end"))?;
                 let stored = match entry.encoding.as_deref() {
-                    None | Some("raw") => Stored::Raw(at..end),
+                    None | Some("raw") => Stored::Raw(frame, at..end),
                     Some("kallsyms-delta") => Stored::KallsymsDelta {
+                        frame,
                         range: at..end,
                         digits: entry.digits.unwrap_or(16).min(32),
                     },
@@ -268,6 +361,7 @@ mod tests {
             source: "live".into(),
             kernel: KernelInfo::default(),
             features: None,
+            frames: Vec::new(),
             files: Vec::new(),
         }
     }
@@ -278,25 +372,48 @@ mod tests {
         out
     }
 
-    fn expand(bytes: &[u8]) -> Vec<u8> {
-        zstd::decode_all(bytes).unwrap()
+    fn frame(text: &[u8]) -> Vec<u8> {
+        zstd::bulk::compress(text, 3).unwrap()
     }
 
     #[test]
     fn files_come_back() {
         let bytes = written(vec![
-            ("/a/b".into(), Content::File(b"hello".to_vec())),
             (
                 "/proc/kallsyms".into(),
                 Content::File(b"ffffffff81000000 T x\n".to_vec()),
             ),
+            ("/a/b".into(), Content::File(b"hello".to_vec())),
+            (
+                "/sys/kernel/btf/vmlinux".into(),
+                Content::File(b"btf".to_vec()),
+            ),
             ("/d".into(), Content::Dir),
             ("/e".into(), Content::Error(libc::EPERM)),
+            ("/empty".into(), Content::File(Vec::new())),
         ]);
-        let (header, files) = parse(expand(&bytes)).unwrap();
-        assert_eq!(header.files.len(), 4);
-        assert_eq!(header.files[1].encoding.as_deref(), Some("kallsyms-delta"));
+        let (header, files) = parse(bytes).unwrap();
+        let paths: Vec<&str> = header.files.iter().map(|f| f.path.as_str()).collect();
+        // Grouped by frame: the rest, BTF, kallsyms.
+        assert_eq!(
+            paths,
+            [
+                "/a/b",
+                "/d",
+                "/e",
+                "/empty",
+                "/sys/kernel/btf/vmlinux",
+                "/proc/kallsyms"
+            ]
+        );
+        assert_eq!(header.frames, [5, 3, 21]);
+        assert_eq!(header.files[5].encoding.as_deref(), Some("kallsyms-delta"));
         assert_eq!(&*files.read(Path::new("/a/b")).unwrap(), b"hello");
+        assert_eq!(&*files.read(Path::new("/empty")).unwrap(), b"");
+        assert_eq!(
+            &*files.read(Path::new("/sys/kernel/btf/vmlinux")).unwrap(),
+            b"btf"
+        );
         assert_eq!(
             &*files.read(Path::new("/proc/kallsyms")).unwrap(),
             b"ffffffff81000000 T x\n"
@@ -311,25 +428,32 @@ mod tests {
     #[test]
     fn damage_and_newer_versions_are_told_apart() {
         let bytes = written(vec![("/a".into(), Content::File(b"hello".to_vec()))]);
-        let mut expanded = expand(&bytes);
-        expanded.truncate(expanded.len() - 2);
-        assert!(matches!(parse(expanded), Err(ReadError::Damaged(_))));
+        let cut = bytes[..bytes.len() - 2].to_vec();
+        assert!(matches!(parse(cut), Err(ReadError::Damaged(_))));
+        // A data frame that does not expand to its size fails when read.
+        let mut wrong = bytes.clone();
+        let last = wrong.len() - 6;
+        wrong[last] ^= 0xff;
+        if let Ok((_, files)) = parse(wrong) {
+            assert!(files.read(Path::new("/a")).is_err());
+        }
 
         let newer = format!(
             "{}\n",
             serde_json::json!({"format": FORMAT, "version": VERSION + 1, "files": []})
         );
         assert!(matches!(
-            parse(newer.into_bytes()),
+            parse(frame(newer.as_bytes())),
             Err(ReadError::NewerVersion(v)) if v == VERSION + 1
         ));
+        assert!(matches!(parse(frame(b"{}\n")), Err(ReadError::Damaged(_))));
         assert!(matches!(
-            parse(b"{}\n".to_vec()),
+            parse(frame(b"no newline")),
             Err(ReadError::Damaged(_))
         ));
         assert!(matches!(
-            parse(b"no newline".to_vec()),
-            Err(ReadError::Damaged(_))
+            parse(b"plain text".to_vec()),
+            Err(ReadError::NotSnapshot)
         ));
     }
 }

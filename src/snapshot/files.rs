@@ -6,26 +6,44 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::OnceLock;
 
-use super::kallsyms_delta;
+use super::{archive, kallsyms_delta};
 
 /// How one file's bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Stored {
-    /// Verbatim, at this range of the blob.
-    Raw(Range<usize>),
+    /// Verbatim, at this range of this part's expanded bytes.
+    Raw(usize, Range<usize>),
     /// kallsyms with each address written as the difference from the one
     /// before (see [`kallsyms_delta`]); decoded on read.
-    KallsymsDelta { range: Range<usize>, digits: usize },
+    KallsymsDelta {
+        frame: usize,
+        range: Range<usize>,
+        digits: usize,
+    },
     /// Reading it failed on the captured system with this errno (ftrace's
     /// list answers EPERM on some kernels): reads fail the same way here.
     Error(i32),
 }
 
+/// One group of files: a zstd frame of the snapshot file.
+#[derive(Debug, Clone)]
+pub(super) struct Part {
+    /// Where the frame is in the file.
+    pub compressed: Range<usize>,
+    /// Its expanded size, from the header.
+    pub size: usize,
+}
+
 /// Every file of one snapshot.
 #[derive(Debug, Default)]
 pub struct SnapshotFiles {
-    blob: Vec<u8>,
+    /// The snapshot file as read.
+    raw: Vec<u8>,
+    parts: Vec<Part>,
+    /// Each part expanded, the first time one of its files is read.
+    expanded: Vec<OnceLock<Result<Vec<u8>, String>>>,
     files: BTreeMap<String, Stored>,
     /// Every directory: the ones recorded as such and every file's parents.
     dirs: BTreeSet<String>,
@@ -42,16 +60,39 @@ fn key(path: &Path) -> io::Result<&str> {
 }
 
 impl SnapshotFiles {
-    pub(super) fn new(blob: Vec<u8>) -> SnapshotFiles {
+    pub(super) fn new(raw: Vec<u8>, parts: Vec<Part>) -> SnapshotFiles {
         SnapshotFiles {
-            blob,
+            raw,
+            expanded: parts.iter().map(|_| OnceLock::new()).collect(),
+            parts,
             files: BTreeMap::new(),
             dirs: BTreeSet::from(["/".to_string()]),
         }
     }
 
-    pub(super) fn blob_len(&self) -> usize {
-        self.blob.len()
+    pub(super) fn frame_count(&self) -> usize {
+        self.parts.len()
+    }
+
+    pub(super) fn frame_len(&self, frame: usize) -> usize {
+        self.parts[frame].size
+    }
+
+    /// `range` of part `frame`, expanding the part if this is its first use.
+    fn bytes(&self, frame: usize, range: &Range<usize>) -> io::Result<&[u8]> {
+        if range.is_empty() {
+            return Ok(&[]);
+        }
+        let part = &self.parts[frame];
+        let expanded = self.expanded[frame]
+            .get_or_init(|| archive::expand(&self.raw[part.compressed.clone()], part.size));
+        match expanded {
+            Ok(bytes) => Ok(&bytes[range.clone()]),
+            Err(why) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the snapshot is damaged ({why})"),
+            )),
+        }
     }
 
     pub(super) fn add_file(&mut self, path: &str, stored: Stored) {
@@ -79,10 +120,12 @@ impl SnapshotFiles {
     pub fn read(&self, path: &Path) -> io::Result<Cow<'_, [u8]>> {
         let path = key(path)?;
         match self.files.get(path) {
-            Some(Stored::Raw(range)) => Ok(Cow::Borrowed(&self.blob[range.clone()])),
-            Some(Stored::KallsymsDelta { range, digits }) => {
-                kallsyms_delta::decode(&self.blob[range.clone()], *digits).map(Cow::Owned)
-            }
+            Some(Stored::Raw(frame, range)) => self.bytes(*frame, range).map(Cow::Borrowed),
+            Some(Stored::KallsymsDelta {
+                frame,
+                range,
+                digits,
+            }) => kallsyms_delta::decode(self.bytes(*frame, range)?, *digits).map(Cow::Owned),
             Some(Stored::Error(errno)) => Err(io::Error::from_raw_os_error(*errno)),
             None if self.dirs.contains(path) => Err(io::Error::from_raw_os_error(libc::EISDIR)),
             None => Err(io::Error::from(io::ErrorKind::NotFound)),
@@ -143,11 +186,16 @@ mod tests {
     use super::*;
 
     fn files() -> SnapshotFiles {
-        let mut files = SnapshotFiles::new(b"abcdef".to_vec());
-        files.add_file("/sys/kernel/tracing/available_events", Stored::Raw(0..3));
+        let raw = zstd::bulk::compress(b"abcdef", 3).unwrap();
+        let part = Part {
+            compressed: 0..raw.len(),
+            size: 6,
+        };
+        let mut files = SnapshotFiles::new(raw, vec![part]);
+        files.add_file("/sys/kernel/tracing/available_events", Stored::Raw(0, 0..3));
         files.add_file(
             "/sys/kernel/tracing/events/sched/x/format",
-            Stored::Raw(3..6),
+            Stored::Raw(0, 3..6),
         );
         files.add_file(
             "/sys/kernel/tracing/available_filter_functions",
