@@ -595,3 +595,24 @@ fn an_sdt_note_running_past_its_section_is_one_clear_error() {
     let out = probedex(["list", &format!("usdt:{}:*", broken.display())]);
     assert_one_line_error(&out, 2, &[broken.to_str().unwrap()]);
 }
+
+#[test]
+fn attach_without_privileges_says_what_it_needs() {
+    let command = match unprivileged() {
+        Ok(c) => c,
+        Err(reason) => {
+            let reason = format!("needs an unprivileged user: {reason}");
+            assert!(!common::is_ci(), "CI=true but this test {reason}");
+            skip(&reason);
+            return;
+        }
+    };
+    // A raw tracepoint needs no tracefs: the refusal is the BPF load's.
+    let run = run(
+        command,
+        &common::repo_dir(),
+        ["attach", "rawtracepoint:sched_switch", "--duration", "0.1"],
+        &[],
+    );
+    assert_one_line_error(&run, 3, &["needs root", "CAP_BPF"]);
+}
