@@ -8,37 +8,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
+use common::attach_json::Line;
 use common::{have_tools, is_ci, is_root, probedex_with, skip, Run};
-use serde::Deserialize;
 
 /// The tests count system-wide BPF objects and events: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One JSON line; every field is spelled out (with deny_unknown_fields)
-/// so the schema is checked even where a test reads only some of them.
-#[allow(dead_code)]
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-enum Line {
-    Point {
-        probe: String,
-        attached: bool,
-        link: Option<String>,
-        hits: u64,
-        verdict: String,
-        reason: Option<String>,
-    },
-    Summary {
-        points: usize,
-        attached: usize,
-        fired: usize,
-        filter: String,
-        command_exit: Option<i32>,
-        command_signal: Option<String>,
-        ended_by: String,
-        seconds: f64,
-    },
-}
 
 fn can_run(what: &str) -> bool {
     if !is_root() {

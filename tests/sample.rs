@@ -9,48 +9,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+use common::attach_json::{Line, Record};
 use common::{is_ci, is_root, probedex_with, skip, Run};
-use serde::Deserialize;
-use serde_json::Value;
 
 /// One at a time: the machine has few cores and the counts are exact.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One JSON line, every field spelled out (deny_unknown_fields), so the
-/// schema of docs/json.md is checked.
-#[allow(dead_code)]
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-enum Line {
-    Point {
-        probe: String,
-        attached: bool,
-        link: Option<String>,
-        hits: u64,
-        verdict: String,
-        reason: Option<String>,
-        samples: Option<Vec<Record>>,
-    },
-    Summary {
-        points: usize,
-        attached: usize,
-        fired: usize,
-        filter: String,
-        command_exit: Option<i32>,
-        command_signal: Option<String>,
-        ended_by: String,
-        seconds: f64,
-    },
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Record {
-    pid: u32,
-    tid: u32,
-    comm: String,
-    fields: BTreeMap<String, Value>,
-}
 
 fn can_run(what: &str) -> bool {
     if !is_root() {

@@ -3,6 +3,8 @@
 //! in output, are the same on every machine) and capturing what it did.
 #![allow(dead_code)]
 
+pub mod attach_json;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
