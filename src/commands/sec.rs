@@ -213,6 +213,9 @@ pub(super) fn check_target(ctx: &Context, probe: String) -> sec_view::Target {
         .lines()
         .map(|l| l.trim_start_matches("probedex: ").to_string())
         .collect();
+    // Messages start with the probe, which the view prints already.
+    let prefix = format!("{probe}: ");
+    let own = |message: &str| message.strip_prefix(&prefix).unwrap_or(message).to_string();
     let (found, mut detail) = match result {
         Ok(Outcome::Matched) if listed == 1 => (Some(true), "exists here".to_string()),
         Ok(Outcome::Matched) => (Some(true), format!("{listed} points match")),
@@ -220,9 +223,9 @@ pub(super) fn check_target(ctx: &Context, probe: String) -> sec_view::Target {
         // Only `attach` refuses; `list` never does.
         Ok(Outcome::Refused) => (None, "cannot tell".to_string()),
         Err(RunError::Failed(e)) if e.status == crate::error::ExitStatus::NothingMatched => {
-            (Some(false), e.message.clone())
+            (Some(false), own(&e.message))
         }
-        Err(RunError::Failed(e)) => (None, format!("cannot tell: {}", e.message)),
+        Err(RunError::Failed(e)) => (None, format!("cannot tell: {}", own(&e.message))),
         Err(RunError::Output(e)) => (None, format!("cannot tell: {e}")),
     };
     for warning in warnings {

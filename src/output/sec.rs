@@ -150,7 +150,7 @@ pub fn write_report(
         match &target.probe {
             Some(probe) => writeln!(
                 out,
-                "  target        {verdict}: {} {}",
+                "  target        {verdict}: {}: {}",
                 printable(probe),
                 printable(&target.detail)
             )?,
