@@ -32,7 +32,7 @@ use crate::error::{Error, ExitStatus};
 use crate::output::attach::{self as view, AttachSummary, PointReport};
 use crate::output::progress::Progress;
 use crate::probe::{ProbeKind, ProbePattern};
-use crate::probes::count::{CountTarget, CountingSession};
+use crate::probes::count::{AttachFailure, CountTarget, CountingSession, LoadError};
 use crate::probes::features::kernel_has_kprobes;
 use crate::probes::workload::{
     self, CgroupError, CommandEnd, CommandLine, CommandStdout, RunCgroup, SpawnError, Stop,
@@ -71,7 +71,7 @@ pub(super) fn run(
     } else {
         Some(CommandLine::resolve(workload.command).map_err(spawn_error)?)
     };
-    let mut points = resolve(ctx, pattern_texts, &patterns, io)?;
+    let mut points = resolve(ctx, pattern_texts, &patterns, command.is_some(), io)?;
     points.dedup_by(|a, b| a.0 == b.0);
     let filtered = !workload.all && command.is_some();
     // From here on SIGINT and SIGTERM end the run with its report, even
@@ -83,7 +83,23 @@ pub(super) fn run(
     } else {
         None
     };
-    let targets: Vec<CountTarget> = points.iter().map(|(_, t)| t.clone()).collect();
+    // USDT probes whose semaphore is in .bss are attached once the command
+    // has exec'd (stopped there, as bpftrace does): attached before, the
+    // kernel raises the semaphore when the file is mapped and the loader
+    // then clears it with the rest of .bss.
+    let late: Vec<usize> = if command.is_some() {
+        (0..points.len())
+            .filter(|&i| points[i].1.needs_exec_stop())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let targets: Vec<CountTarget> = points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !late.contains(i))
+        .map(|(_, (_, t))| t.clone())
+        .collect();
     let show_progress = std::io::stderr().is_terminal();
     let attached = {
         let mut bar = Progress::new(&mut *io.err, "attaching", targets.len(), Instant::now());
@@ -122,6 +138,7 @@ pub(super) fn run(
     // A limit too far to represent is no limit.
     let deadline = limit.and_then(|d| started.checked_add(d));
     let mut command_end = None;
+    let mut late_session = None;
     let ended_by = if STOP.load(Ordering::SeqCst) {
         Some(Stop::Signal)
     } else if let Some(line) = &command {
@@ -131,7 +148,20 @@ pub(super) fn run(
         } else {
             CommandStdout::Inherit
         };
-        let child = workload::spawn(line, cgroup.as_ref(), stdout).map_err(spawn_error)?;
+        let child = workload::spawn(line, cgroup.as_ref(), stdout, !late.is_empty())
+            .map_err(spawn_error)?;
+        if !late.is_empty() {
+            let late_targets: Vec<CountTarget> =
+                late.iter().map(|&i| points[i].1.clone()).collect();
+            let cgroup_id = cgroup.as_ref().map_or(0, |c| c.id);
+            late_session = Some(
+                child
+                    .resume_after_exec(|| {
+                        CountingSession::attach_observed(&late_targets, cgroup_id, &mut |_| {})
+                    })
+                    .map_err(|e| Error::bad_input(format!("starting {}: {e}", line.name)))?,
+            );
+        }
         if cgroup.is_some() && !child.into_cgroup {
             io.warn(
                 "clone3(CLONE_INTO_CGROUP) is not available here (Linux before 5.7, or a \
@@ -171,11 +201,17 @@ pub(super) fn run(
     let hits = session
         .hits()
         .map_err(|e| Error::new(ExitStatus::Refused, e.message))?;
+    let (attachments, hits) = merge_late(
+        points.len(),
+        &late,
+        (session.attachments(), hits),
+        late_session.as_mut(),
+    )?;
     drop(cgroup);
 
     let mut reports: Vec<PointReport> = points
         .iter()
-        .zip(session.attachments())
+        .zip(&attachments)
         .zip(hits)
         .enumerate()
         .map(|(index, (((probe, target), attached), hits))| PointReport {
@@ -253,6 +289,7 @@ fn resolve(
     ctx: &Context,
     texts: &[String],
     patterns: &[ProbePattern],
+    with_command: bool,
     io: &mut Io<'_>,
 ) -> Result<Vec<(String, CountTarget)>, Error> {
     let mut points = Vec::new();
@@ -334,7 +371,13 @@ fn resolve(
                 }
             }
             Some(ProbeKind::Usdt) => {
-                points.extend(attach_kinds::usdt_points(ctx, text, pattern, io)?);
+                points.extend(attach_kinds::usdt_points(
+                    ctx,
+                    text,
+                    pattern,
+                    with_command,
+                    io,
+                )?);
             }
             Some(kind @ (ProbeKind::Software | ProbeKind::Hardware)) => {
                 points.extend(attach_kinds::perf_event_points(kind, text, pattern)?);
@@ -372,6 +415,67 @@ fn resolve(
 /// them), functions from the kernel's function list. A kernel without
 /// kprobes refuses a kprobe pattern at once, in one line, rather than
 /// once per function.
+/// How each point attached (its link type, or why not).
+type Attachments = Vec<Result<&'static str, AttachFailure>>;
+
+/// Every point's attachment and hits in `points` order, from the main
+/// session (every point but `late`) and the one attached after exec.
+fn merge_late(
+    count: usize,
+    late: &[usize],
+    (early_attached, early_hits): (&[Result<&'static str, AttachFailure>], Vec<u64>),
+    late_session: Option<&mut Result<CountingSession, LoadError>>,
+) -> Result<(Attachments, Vec<u64>), Error> {
+    if late.is_empty() {
+        return Ok((early_attached.to_vec(), early_hits));
+    }
+    let (late_attached, late_hits): (Vec<_>, Vec<u64>) = match late_session {
+        Some(Ok(session)) => {
+            session.detach_observed(&mut |_, _| {});
+            let hits = session
+                .hits()
+                .map_err(|e| Error::new(ExitStatus::Refused, e.message))?;
+            (session.attachments().to_vec(), hits)
+        }
+        Some(Err(e)) => {
+            let failure = AttachFailure {
+                errno: e.errno,
+                reason: e.message.clone(),
+            };
+            (vec![Err(failure); late.len()], vec![0; late.len()])
+        }
+        // The command never started (a signal during attach).
+        None => {
+            let failure = AttachFailure {
+                errno: None,
+                reason: "not attached: the run ended before the command started".into(),
+            };
+            (vec![Err(failure); late.len()], vec![0; late.len()])
+        }
+    };
+    let (mut early_a, mut early_h) = (early_attached.iter(), early_hits.into_iter());
+    let (mut late_a, mut late_h) = (late_attached.into_iter(), late_hits.into_iter());
+    let mut attached = Vec::with_capacity(count);
+    let mut hits = Vec::with_capacity(count);
+    for index in 0..count {
+        if late.contains(&index) {
+            attached.push(late_a.next().unwrap_or_else(|| Err(missing())));
+            hits.push(late_h.next().unwrap_or(0));
+        } else {
+            attached.push(early_a.next().cloned().unwrap_or_else(|| Err(missing())));
+            hits.push(early_h.next().unwrap_or(0));
+        }
+    }
+    Ok((attached, hits))
+}
+
+fn missing() -> AttachFailure {
+    AttachFailure {
+        errno: None,
+        reason: "not attached".into(),
+    }
+}
+
 /// What a kernel point of `kind` named `name` is attached to.
 fn kernel_target(kind: ProbeKind, name: &str) -> CountTarget {
     match kind {

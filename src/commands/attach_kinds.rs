@@ -18,6 +18,7 @@ pub(super) fn usdt_points(
     ctx: &Context,
     text: &str,
     pattern: &ProbePattern,
+    with_command: bool,
     io: &mut Io<'_>,
 ) -> Result<Vec<(String, CountTarget)>, Error> {
     let probes = user::usdt_probes(ctx, text, pattern)?;
@@ -39,6 +40,7 @@ pub(super) fn usdt_points(
             sites.push(UsdtSiteTarget {
                 offset,
                 semaphore_offset: site.semaphore_offset.unwrap_or(0),
+                semaphore_in_bss: site.semaphore_in_bss,
             });
         }
         // Sites of one probe share its semaphore: one warning each.
@@ -53,7 +55,10 @@ pub(super) fn usdt_points(
                 site.semaphore
             ));
         }
-        if probe.sites.iter().any(|s| s.semaphore_in_bss) {
+        // With a command, such probes are attached after its exec, which
+        // keeps the semaphore (see commands::attach); system-wide, a process
+        // started later may lose it.
+        if !with_command && probe.sites.iter().any(|s| s.semaphore_in_bss) {
             io.warn(&format!("{name}: {BSS_SEMAPHORE}"));
         }
         if sites.is_empty() {

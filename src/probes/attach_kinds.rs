@@ -32,6 +32,11 @@ pub struct UsdtSiteTarget {
     /// The semaphore's file offset (`ref_ctr_offset`); 0 when the probe
     /// has none.
     pub semaphore_offset: u64,
+    /// The semaphore lies in `.bss`, past the file's bytes: the loader
+    /// clears what the kernel raised when the file was mapped, so for a
+    /// command it is attached after the command's exec (see
+    /// `commands::attach`).
+    pub semaphore_in_bss: bool,
 }
 
 /// Attaches the kinds this module owns; None for any other kind.
@@ -355,6 +360,7 @@ pub(super) fn attach_uprobe_batches(
                 vec![UsdtSiteTarget {
                     offset: *offset,
                     semaphore_offset: 0,
+                    semaphore_in_bss: false,
                 }],
             ),
             CountTarget::Usdt { path, sites } => (path, false, sites.clone()),

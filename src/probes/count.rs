@@ -80,6 +80,13 @@ pub enum CountTarget {
 }
 
 impl CountTarget {
+    /// A USDT probe whose semaphore is in `.bss`: for a command, it must be
+    /// attached once the command has exec'd, or the loader clears the
+    /// semaphore the kernel raised at exec and guarded code never runs.
+    pub fn needs_exec_stop(&self) -> bool {
+        matches!(self, CountTarget::Usdt { sites, .. } if sites.iter().any(|s| s.semaphore_in_bss))
+    }
+
     /// The program of `bpf/count.bpf.c` that counts this kind.
     pub(super) fn program(&self) -> &'static str {
         match self {

@@ -279,15 +279,21 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 pub const NO_CLONE3_ENV: &str = "PROBEDEX_NO_CLONE3";
 
 /// Starts the command, in `cgroup` when given.
+///
+/// With `stop_at_exec`, the command stops (ptrace, as bpftrace's `-c`
+/// does) right after its exec, before its first instruction: the caller
+/// attaches what must see the exec'd image, then calls
+/// [`Child::resume_after_exec`].
 pub fn spawn(
     line: &CommandLine,
     cgroup: Option<&RunCgroup>,
     stdout: CommandStdout,
+    stop_at_exec: bool,
 ) -> Result<Child, SpawnError> {
     let os = |e| SpawnError::Os(line.name.clone(), e);
     let no_clone3 = std::env::var_os(NO_CLONE3_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     if let Some(cgroup) = cgroup.filter(|_| !no_clone3) {
-        match clone3_into(line, cgroup, stdout) {
+        match clone3_into(line, cgroup, stdout, stop_at_exec) {
             Ok(started) => return started,
             // No clone3 (before 5.3, or a seccomp filter that hides it),
             // or no CLONE_INTO_CGROUP (before 5.7): fork the old way.
@@ -320,6 +326,17 @@ pub fn spawn(
         ),
         None => None,
     };
+    if stop_at_exec {
+        // SAFETY: one ptrace(2) call, no allocation.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     if let Some(procs) = &procs {
         let fd = procs.as_raw_fd();
         // SAFETY: the closure makes one write(2) call and allocates nothing.
@@ -348,6 +365,7 @@ fn clone3_into(
     line: &CommandLine,
     cgroup: &RunCgroup,
     stdout: CommandStdout,
+    stop_at_exec: bool,
 ) -> io::Result<Result<Child, SpawnError>> {
     let mut argv: Vec<*const libc::c_char> = line.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -386,6 +404,9 @@ fn clone3_into(
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            if stop_at_exec {
+                libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0);
+            }
             libc::execve(line.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
             let errno = *libc::__errno_location();
             libc::write(write_end, (&errno as *const i32).cast(), 4);
@@ -445,6 +466,36 @@ pub enum Stop {
 }
 
 impl Child {
+    /// Waits for the stop after exec of a command spawned with
+    /// `stop_at_exec`, then lets it run on, untraced, once `attach` (what
+    /// must see the new image) has run. The command is released even when
+    /// `attach` fails.
+    pub fn resume_after_exec<T>(&self, attach: impl FnOnce() -> T) -> io::Result<T> {
+        let mut status = 0;
+        loop {
+            // SAFETY: waits for our own child.
+            let ret = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if ret >= 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if !libc::WIFSTOPPED(status) {
+            return Err(io::Error::other(
+                "the command ended before it could be stopped at exec",
+            ));
+        }
+        let attached = attach();
+        // SAFETY: detaches our own stopped tracee; signal 0 delivers none.
+        if unsafe { libc::ptrace(libc::PTRACE_DETACH, self.pid, 0, 0) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(attached)
+    }
+
     fn try_wait(&self) -> io::Result<Option<CommandEnd>> {
         let mut status = 0;
         // SAFETY: waits for our own child without blocking.
