@@ -258,7 +258,6 @@ pub(super) fn run_capture(ctx: &Context, dir: &Path, io: &mut Io<'_>) -> Result<
 }
 
 /// The system a `diff` side names: `live`, a snapshot file, or a tree.
-#[allow(dead_code)] // used by diff, next
 pub(super) fn side(name: &str) -> Result<(System, Option<Header>, String), Error> {
     if name == "live" {
         return Ok((System::live(), None, "live".into()));

@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod c;
+pub mod diff;
 pub mod features;
 pub mod gen;
 pub mod json;

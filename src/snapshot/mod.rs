@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod collect;
 mod files;
+pub mod inventory;
 pub mod kallsyms_delta;
 
 pub use files::SnapshotFiles;
