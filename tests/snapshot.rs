@@ -485,3 +485,44 @@ fn features_print_what_the_snapshot_recorded() {
         "records no features",
     );
 }
+
+#[test]
+fn snapshot_refuses_bad_targets_and_empty_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = dir.path().join("out.snap");
+    one_line_error(
+        &probedex([
+            "snapshot",
+            "--root",
+            empty.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        2,
+        "holds nothing that describes a kernel",
+    );
+    assert!(!out.exists() && !dir.path().join("out.snap.partial").exists());
+    // A path that cannot be written fails before any work.
+    let run = probedex([
+        "snapshot",
+        "--root",
+        "fixtures/centos8-linux5.10",
+        "-o",
+        "/nonexistent/dir/x.snap",
+    ]);
+    one_line_error(&run, 2, "cannot write /nonexistent/dir/x.snap");
+    // capture will not write into a directory that has files.
+    std::fs::write(empty.join("f"), "x").unwrap();
+    one_line_error(
+        &probedex([
+            "capture",
+            "--snapshot",
+            FIXTURE_5_10,
+            empty.to_str().unwrap(),
+        ]),
+        2,
+        "is not empty",
+    );
+}

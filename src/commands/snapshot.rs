@@ -104,10 +104,31 @@ pub(super) fn run_snapshot(
     output: &Path,
     io: &mut Io<'_>,
 ) -> Result<Outcome, RunError> {
+    // Written next to the target and renamed, so an interrupted run never
+    // leaves half a snapshot under the name. Opened first: a bad path
+    // fails before the work.
+    let mut partial = output.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let file = std::fs::File::create(&partial).map_err(|e| cannot_write(output, &e))?;
     if let Ok(tracefs) = ctx.system.tracefs() {
         ctx.announce_mount(&tracefs, io);
     }
-    let collected = collect::collect(&ctx.system).map_err(|e| collect_error(ctx, e))?;
+    let collected = match collect::collect(&ctx.system) {
+        Ok(collected) if collected.files.is_empty() => Err(Error::bad_input(format!(
+            "snapshot: {} holds nothing that describes a kernel (no tracefs, BTF or kallsyms)",
+            source_words(ctx)
+        ))),
+        Ok(collected) => Ok(collected),
+        Err(e) => Err(collect_error(ctx, e)),
+    };
+    let collected = match collected {
+        Ok(collected) => collected,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+    };
     for warning in &collected.warnings {
         io.warn(warning);
     }
@@ -136,31 +157,15 @@ pub(super) fn run_snapshot(
         frames: Vec::new(),
         files: Vec::new(),
     };
-    // Written next to the target and renamed, so an interrupted run never
-    // leaves half a snapshot under the name.
-    let mut partial = output.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    let written = std::fs::File::create(&partial)
-        .and_then(|file| {
-            let mut out = std::io::BufWriter::new(file);
-            archive::write(&mut out, header, files)?;
-            // No fsync: under heavy writes elsewhere it stalled for over a
-            // minute here, and a snapshot can always be taken again.
-            out.flush()
-        })
-        .and_then(|()| std::fs::rename(&partial, output));
+    let written = {
+        let mut out = std::io::BufWriter::new(file);
+        archive::write(&mut out, header, files)
+            .and_then(|()| out.flush())
+            .and_then(|()| std::fs::rename(&partial, output))
+    };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
-        return Err(Error::new(
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                ExitStatus::Refused
-            } else {
-                ExitStatus::BadInput
-            },
-            format!("snapshot: cannot write {}: {e}", output.display()),
-        )
-        .into());
+        return Err(cannot_write(output, &e).into());
     }
     let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
     let report = Written {
@@ -175,12 +180,15 @@ pub(super) fn run_snapshot(
         serde_json::to_writer(&mut *io.out, &report).map_err(std::io::Error::from)?;
         writeln!(io.out)?;
     } else {
+        let machine = kernel
+            .machine
+            .as_deref()
+            .map_or(String::new(), |m| format!(" {m}"));
         writeln!(
             io.out,
-            "{}: Linux {} {}, {} tracepoints, {} files, {:.1} MB{}",
+            "{}: Linux {}{machine}, {} tracepoints, {} files, {:.1} MB{}",
             report.snapshot,
             kernel.release.as_deref().unwrap_or("(release unknown)"),
-            kernel.machine.as_deref().unwrap_or(""),
             tracepoints,
             file_count,
             bytes as f64 / 1e6,
@@ -255,6 +263,28 @@ pub(super) fn run_capture(ctx: &Context, dir: &Path, io: &mut Io<'_>) -> Result<
         )?;
     }
     Ok(Outcome::Matched)
+}
+
+fn cannot_write(output: &Path, e: &std::io::Error) -> Error {
+    Error::new(
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            ExitStatus::Refused
+        } else {
+            ExitStatus::BadInput
+        },
+        format!("snapshot: cannot write {}: {e}", output.display()),
+    )
+}
+
+/// "this system", "--root DIR" or "the snapshot", for messages.
+fn source_words(ctx: &Context) -> String {
+    if ctx.system.is_live() {
+        "this system".into()
+    } else if ctx.system.is_snapshot() {
+        "the snapshot".into()
+    } else {
+        format!("--root {}", ctx.system.root().display())
+    }
 }
 
 /// The system a `diff` side names: `live`, a snapshot file, or a tree.

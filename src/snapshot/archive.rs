@@ -456,4 +456,45 @@ mod tests {
             Err(ReadError::NotSnapshot)
         ));
     }
+
+    /// Damage anywhere: a flipped byte or a cut at any point gives an
+    /// error (at open, or when the damaged part is read), never a panic.
+    #[test]
+    fn damage_anywhere_is_an_error_not_a_panic() {
+        let bytes = written(vec![
+            ("/a/b".into(), Content::File(b"hello world".repeat(20))),
+            (
+                "/sys/kernel/btf/vmlinux".into(),
+                Content::File(vec![7; 300]),
+            ),
+            (
+                "/proc/kallsyms".into(),
+                Content::File(b"ffffffff81000000 T x\nffffffff81000010 t y\n".to_vec()),
+            ),
+            ("/e".into(), Content::Error(libc::EPERM)),
+        ]);
+        let read_all = |files: &SnapshotFiles| {
+            for path in [
+                "/a/b",
+                "/sys/kernel/btf/vmlinux",
+                "/proc/kallsyms",
+                "/e",
+                "/x",
+            ] {
+                let _ = files.read(Path::new(path));
+            }
+        };
+        for at in 0..bytes.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[at] ^= flip;
+                if let Ok((_, files)) = parse(damaged) {
+                    read_all(&files);
+                }
+            }
+            if let Ok((_, files)) = parse(bytes[..at].to_vec()) {
+                read_all(&files);
+            }
+        }
+    }
 }
