@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::format::mounts::{parse_mounts, Mount};
-use crate::snapshot::SnapshotFiles;
+use crate::snapshot::{SharedBytes, SnapshotFiles};
 
 /// The variable that points probedex at a tracefs directory directly.
 pub const TRACEFS_ENV: &str = "PROBEDEX_TRACEFS";
@@ -81,6 +81,17 @@ impl Files {
         }
     }
 
+    /// Like [`Files::read`], without copying what a snapshot holds
+    /// verbatim: for large files read more than once (BTF).
+    pub fn read_shared(&self, path: &Path) -> io::Result<FileBytes> {
+        match self {
+            Files::Disk => std::fs::read(path).map(FileBytes::Owned),
+            Files::Snapshot(files) => SnapshotFiles::read_shared(files, path)
+                .map(FileBytes::Shared)
+                .or_else(|_| files.read(path).map(|b| FileBytes::Owned(b.into_owned()))),
+        }
+    }
+
     pub fn exists(&self, path: &Path) -> bool {
         match self {
             Files::Disk => path.exists(),
@@ -125,6 +136,23 @@ impl Files {
         match self {
             Files::Disk => None,
             Files::Snapshot(files) => Some(files),
+        }
+    }
+}
+
+/// A file's bytes: read from disk, or shared with the snapshot holding them.
+#[derive(Debug, Clone)]
+pub enum FileBytes {
+    Owned(Vec<u8>),
+    Shared(SharedBytes),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Owned(bytes) => bytes,
+            FileBytes::Shared(bytes) => bytes,
         }
     }
 }

@@ -41,9 +41,17 @@ pub(super) fn open(path: &Path) -> Result<Opened, Error> {
         Some(release) => format!("{} (Linux {release})", path.display()),
         None => path.display().to_string(),
     };
+    let files = Arc::new(files);
+    // Nearly every command reads BTF and tracefs: expand them on another
+    // core meanwhile (a read that comes first waits for it, or does it).
+    let ahead = Arc::clone(&files);
+    std::thread::spawn(move || {
+        ahead.prefetch("/sys/kernel/btf/vmlinux");
+        ahead.prefetch("/sys/kernel/tracing/available_events");
+    });
     Ok(Opened {
         header,
-        files: Arc::new(files),
+        files,
         label,
     })
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use super::DiscoverError;
 use crate::format::btf::Btf;
-use crate::system::System;
+use crate::system::{FileBytes, System};
 
 pub(crate) const BTF_DIR: &str = "/sys/kernel/btf";
 
@@ -20,9 +20,9 @@ pub(crate) const BTF_DIR: &str = "/sys/kernel/btf";
 #[derive(Debug)]
 pub struct BtfFiles {
     pub vmlinux_path: PathBuf,
-    pub vmlinux: Vec<u8>,
+    pub vmlinux: FileBytes,
     /// `(module name, path, bytes)`, sorted by name.
-    pub modules: Vec<(String, PathBuf, Vec<u8>)>,
+    pub modules: Vec<(String, PathBuf, FileBytes)>,
 }
 
 /// Reads vmlinux's BTF only, for what only vmlinux describes (the kernel's
@@ -32,9 +32,8 @@ pub fn read_vmlinux(system: &System) -> Result<BtfFiles, DiscoverError> {
     let vmlinux_path = system.path(BTF_DIR).join("vmlinux");
     let vmlinux = system
         .files()
-        .read(&vmlinux_path)
-        .map_err(|e| DiscoverError::io(&vmlinux_path, e))?
-        .into_owned();
+        .read_shared(&vmlinux_path)
+        .map_err(|e| DiscoverError::io(&vmlinux_path, e))?;
     Ok(BtfFiles {
         vmlinux_path,
         vmlinux,
@@ -61,9 +60,8 @@ pub fn read(system: &System) -> Result<BtfFiles, DiscoverError> {
         }
         let path = dir.join(&name);
         let bytes = files
-            .read(&path)
-            .map_err(|e| DiscoverError::io(&path, e))?
-            .into_owned();
+            .read_shared(&path)
+            .map_err(|e| DiscoverError::io(&path, e))?;
         modules.push((name, path, bytes));
     }
     modules.sort_by(|a, b| a.0.cmp(&b.0));

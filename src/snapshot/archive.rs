@@ -20,7 +20,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::files::{Part, SnapshotFiles, Stored};
+use super::files::{Part, RawFile, SnapshotFiles, Stored};
 use super::kallsyms_delta;
 
 /// The format's name in every header.
@@ -105,6 +105,12 @@ pub enum ReadError {
     NotSnapshot,
     Damaged(String),
     NewerVersion(u32),
+}
+
+impl From<Vec<u8>> for RawFile {
+    fn from(bytes: Vec<u8>) -> RawFile {
+        RawFile::Bytes(bytes)
+    }
 }
 
 impl std::fmt::Display for ReadError {
@@ -213,8 +219,12 @@ pub fn write(
 /// Reads a snapshot: its header and its files. Only the header is
 /// expanded now; each group of files when first read.
 pub fn read(path: &Path) -> Result<(Header, SnapshotFiles), ReadError> {
-    let raw = std::fs::read(path).map_err(ReadError::Io)?;
-    parse(raw)
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    // SAFETY: the map is read-only; a snapshot changed underneath us while
+    // it is read gives wrong bytes (caught as damage by zstd's checks and
+    // the sizes) rather than undefined behaviour in safe code we call.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(ReadError::Io)?;
+    parse(RawFile::Mapped(map))
 }
 
 /// The frames of a snapshot file, as ranges of it.
@@ -249,7 +259,8 @@ pub(super) fn expand(frame: &[u8], limit: usize) -> Result<Vec<u8>, String> {
 }
 
 /// Splits a snapshot file into its header and files.
-fn parse(raw: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
+fn parse(raw: impl Into<RawFile>) -> Result<(Header, SnapshotFiles), ReadError> {
+    let raw: RawFile = raw.into();
     if !raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return Err(ReadError::NotSnapshot);
     }
@@ -267,14 +278,20 @@ fn parse(raw: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
         .position(|&b| b == b'\n')
         .ok_or_else(|| damaged("no header line"))?;
     // The version first, so a newer layout gets "upgrade", not "damaged".
-    let version: serde_json::Value = serde_json::from_slice(&header_bytes[..newline])
-        .map_err(|e| ReadError::Damaged(format!("header: {e}")))?;
-    if version.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+    #[derive(Deserialize)]
+    struct Version {
+        format: Option<String>,
+        version: Option<u64>,
+    }
+    let line = &header_bytes[..newline];
+    let version: Version =
+        serde_json::from_slice(line).map_err(|e| ReadError::Damaged(format!("header: {e}")))?;
+    if version.format.as_deref() != Some(FORMAT) {
         return Err(damaged(
             "the header does not name the probedex-snapshot format",
         ));
     }
-    match version.get("version").and_then(|v| v.as_u64()) {
+    match version.version {
         Some(v) if v == u64::from(VERSION) => {}
         Some(v) if v > u64::from(VERSION) => {
             return Err(ReadError::NewerVersion(
@@ -284,7 +301,7 @@ fn parse(raw: Vec<u8>) -> Result<(Header, SnapshotFiles), ReadError> {
         _ => return Err(damaged("the header has no valid version")),
     }
     let header: Header =
-        serde_json::from_value(version).map_err(|e| ReadError::Damaged(format!("header: {e}")))?;
+        serde_json::from_slice(line).map_err(|e| ReadError::Damaged(format!("header: {e}")))?;
     if header_bytes.len() != newline + 1 {
         return Err(damaged("data after the header line in its frame"));
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::{archive, kallsyms_delta};
 
@@ -36,11 +36,28 @@ pub(super) struct Part {
     pub size: usize,
 }
 
+/// The snapshot file's bytes: mapped, or (in tests) in memory.
+#[derive(Debug)]
+pub(super) enum RawFile {
+    Mapped(memmap2::Mmap),
+    Bytes(Vec<u8>),
+}
+
+impl std::ops::Deref for RawFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            RawFile::Mapped(map) => map,
+            RawFile::Bytes(bytes) => bytes,
+        }
+    }
+}
+
 /// Every file of one snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SnapshotFiles {
-    /// The snapshot file as read.
-    raw: Vec<u8>,
+    /// The snapshot file.
+    raw: RawFile,
     parts: Vec<Part>,
     /// Each part expanded, the first time one of its files is read.
     expanded: Vec<OnceLock<Result<Vec<u8>, String>>>,
@@ -60,7 +77,7 @@ fn key(path: &Path) -> io::Result<&str> {
 }
 
 impl SnapshotFiles {
-    pub(super) fn new(raw: Vec<u8>, parts: Vec<Part>) -> SnapshotFiles {
+    pub(super) fn new(raw: RawFile, parts: Vec<Part>) -> SnapshotFiles {
         SnapshotFiles {
             raw,
             expanded: parts.iter().map(|_| OnceLock::new()).collect(),
@@ -78,14 +95,45 @@ impl SnapshotFiles {
         self.parts[frame].size
     }
 
+    /// Expands the part holding `path` now, so that a later read finds it
+    /// ready: called on another thread for what nearly every command reads.
+    pub fn prefetch(&self, path: &str) {
+        if let Some(Stored::Raw(frame, _) | Stored::KallsymsDelta { frame, .. }) =
+            self.files.get(path)
+        {
+            let _ = self.expanded_part(*frame);
+        }
+    }
+
+    fn expanded_part(&self, frame: usize) -> &Result<Vec<u8>, String> {
+        let part = &self.parts[frame];
+        self.expanded[frame]
+            .get_or_init(|| archive::expand(&self.raw[part.compressed.clone()], part.size))
+    }
+
+    /// A file's bytes without copying them, where it is stored verbatim:
+    /// BTF is read several times per command, 5.5 MB each.
+    pub fn read_shared(files: &Arc<SnapshotFiles>, path: &Path) -> io::Result<SharedBytes> {
+        let key = key(path)?;
+        match files.files.get(key) {
+            Some(Stored::Raw(frame, range)) => {
+                files.bytes(*frame, range)?;
+                Ok(SharedBytes {
+                    files: Arc::clone(files),
+                    frame: *frame,
+                    range: range.clone(),
+                })
+            }
+            _ => Err(io::Error::from(io::ErrorKind::Unsupported)),
+        }
+    }
+
     /// `range` of part `frame`, expanding the part if this is its first use.
     fn bytes(&self, frame: usize, range: &Range<usize>) -> io::Result<&[u8]> {
         if range.is_empty() {
             return Ok(&[]);
         }
-        let part = &self.parts[frame];
-        let expanded = self.expanded[frame]
-            .get_or_init(|| archive::expand(&self.raw[part.compressed.clone()], part.size));
+        let expanded = self.expanded_part(frame);
         match expanded {
             Ok(bytes) => Ok(&bytes[range.clone()]),
             Err(why) => Err(io::Error::new(
@@ -181,6 +229,26 @@ impl SnapshotFiles {
     }
 }
 
+/// A file's bytes inside a snapshot's expanded part, shared rather than
+/// copied.
+#[derive(Debug, Clone)]
+pub struct SharedBytes {
+    files: Arc<SnapshotFiles>,
+    frame: usize,
+    range: Range<usize>,
+}
+
+impl std::ops::Deref for SharedBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // The part expanded without error when this was made (read_shared).
+        match self.files.expanded[self.frame].get() {
+            Some(Ok(bytes)) => &bytes[self.range.clone()],
+            _ => &[],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,7 +259,7 @@ mod tests {
             compressed: 0..raw.len(),
             size: 6,
         };
-        let mut files = SnapshotFiles::new(raw, vec![part]);
+        let mut files = SnapshotFiles::new(RawFile::Bytes(raw), vec![part]);
         files.add_file("/sys/kernel/tracing/available_events", Stored::Raw(0, 0..3));
         files.add_file(
             "/sys/kernel/tracing/events/sched/x/format",

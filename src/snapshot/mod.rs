@@ -9,4 +9,4 @@ mod files;
 pub mod inventory;
 pub mod kallsyms_delta;
 
-pub use files::SnapshotFiles;
+pub use files::{SharedBytes, SnapshotFiles};
