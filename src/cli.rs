@@ -170,13 +170,11 @@ pub enum Command {
     /// and (with a command) fired, 1 when some never fired, 3 when some
     /// could not attach. Needs root.
     ///
-    /// Kinds: tracepoint (wildcards allowed), rawtracepoint, kprobe,
-    /// kretprobe, fentry and fexit (exact names), uprobe, uretprobe, usdt
-    /// (every call site; semaphores raised), software:EVENT and
-    /// hardware:EVENT with an optional :PERIOD (bpftrace's names and
-    /// default periods; hits are samples).
-    /// All take wildcards except fentry/fexit. SIGINT and SIGTERM detach
-    /// and still print the report.
+    /// Kinds, all with wildcards: tracepoint, rawtracepoint, kprobe,
+    /// kretprobe, fentry, fexit, uprobe, uretprobe, usdt (every call site;
+    /// semaphores raised), software:EVENT and hardware:EVENT with an
+    /// optional :PERIOD (bpftrace's names and default periods; hits are
+    /// samples). SIGINT and SIGTERM detach and still print the report.
     Attach {
         /// Count for at most SECS seconds (default: until the command exits, or
         /// Ctrl-C). A command still running then gets SIGTERM, and SIGKILL 2 s later.

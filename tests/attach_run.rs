@@ -661,6 +661,34 @@ fn wildcards_on_raw_tracepoints_and_kprobes() {
         run.describe()
     );
 
+    // fentry wildcards select BTF functions as fentry points, each with
+    // the kernel's answer (counted, or this kernel's EPERM in words).
+    let run = probedex_with(
+        dir.path(),
+        ["--json", "attach", "fentry:vfs_rea*", "--duration", "0.05"],
+        &[],
+    );
+    let lines = json_lines(&run);
+    let points = &lines[..lines.len().saturating_sub(1)];
+    assert!(points.len() >= 2, "{}", run.describe());
+    for point in points {
+        assert!(
+            point["probe"]
+                .as_str()
+                .unwrap()
+                .starts_with("fentry:vfs_rea"),
+            "{}",
+            run.describe()
+        );
+        let attached = point["attached"].as_bool().unwrap();
+        let reason = point["reason"].as_str().unwrap_or("");
+        assert!(
+            attached || reason.contains("fentry/fexit"),
+            "{}",
+            run.describe()
+        );
+    }
+
     if !Path::new("/sys/bus/event_source/devices/kprobe").exists() {
         let started = Instant::now();
         let run = probedex_with(dir.path(), ["attach", "kprobe:vfs_*", "--", "true"], &[]);
