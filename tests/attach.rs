@@ -9,19 +9,11 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use common::attach_json::Line;
-use common::{have_tools, is_ci, is_root, probedex_with, skip, Run};
+use common::can_load_bpf as can_run;
+use common::{have_tools, probedex_with, Run};
 
 /// The tests count system-wide BPF objects and events: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn can_run(what: &str) -> bool {
-    if !is_root() {
-        assert!(!is_ci(), "CI=true but not root: cannot test {what}");
-        skip(&format!("needs root to load BPF programs: {what}"));
-        return false;
-    }
-    true
-}
 
 fn attach_json(dir: &Path, args: &[&str]) -> (Run, Vec<Line>) {
     attach_json_with(dir, args, &[])

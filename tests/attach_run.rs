@@ -19,20 +19,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{is_ci, is_root, probedex_with, skip, Run, PROBEDEX};
+use common::can_load_bpf as can_run;
+use common::{is_ci, probedex_with, skip, Run, PROBEDEX};
 use serde_json::Value;
 
 /// The tests count events and BPF objects: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn can_run(what: &str) -> bool {
-    if !is_root() {
-        assert!(!is_ci(), "CI=true but not root: cannot test {what}");
-        skip(&format!("needs root to load BPF programs: {what}"));
-        return false;
-    }
-    true
-}
 
 fn json_lines(run: &Run) -> Vec<Value> {
     run.stdout

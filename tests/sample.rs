@@ -10,19 +10,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use common::attach_json::{Line, Record};
-use common::{is_ci, is_root, probedex_with, skip, Run};
+use common::can_load_bpf as can_run;
+use common::{probedex_with, Run};
 
 /// One at a time: the machine has few cores and the counts are exact.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn can_run(what: &str) -> bool {
-    if !is_root() {
-        assert!(!is_ci(), "CI=true but not root: cannot test {what}");
-        skip(&format!("needs root to load BPF programs: {what}"));
-        return false;
-    }
-    true
-}
 
 /// Per probe: its hits and its samples (None: no `samples` key).
 type Points = BTreeMap<String, (u64, Option<Vec<Record>>)>;

@@ -100,16 +100,7 @@ fn user_programs(
 ) -> Result<Vec<Program>, RunError> {
     let targets = user::open_targets(ctx, kind, text, pattern)?;
     let names = user::Names::for_output(ctx.demangle, true);
-    let mut points = Vec::new();
-    for target in &targets {
-        points.extend(user::function_points(target, names)?);
-    }
-    if points.is_empty() {
-        return Err(Error::nothing_matched(format!(
-            "{text}: no such function in the file's symbol tables"
-        ))
-        .into());
-    }
+    let points = user::named_functions(&targets, names, text)?;
     let params = user::function_params(&ctx.system, &points);
     Ok(points
         .iter()

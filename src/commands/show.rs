@@ -142,16 +142,7 @@ pub(super) fn run(
                 let targets = user::open_targets(ctx, kind, text, pattern)?;
                 // `show` always says both names.
                 let names = user::Names::for_output(ctx.demangle, true);
-                let mut points = Vec::new();
-                for target in &targets {
-                    points.extend(user::function_points(target, names)?);
-                }
-                if points.is_empty() {
-                    return Err(Error::nothing_matched(format!(
-                        "{text}: no such function in the file's symbol tables"
-                    ))
-                    .into());
-                }
+                let points = user::named_functions(&targets, names, text)?;
                 for point in &points {
                     if shown > 0 && !ctx.json {
                         writeln!(io.out)?;

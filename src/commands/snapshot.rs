@@ -66,8 +66,7 @@ fn collect_error(ctx: &Context, e: CollectError) -> Error {
 /// What `probedex features` finds, as the JSON objects it prints; `None`
 /// when it cannot run here (not live, or not root).
 fn features_found(ctx: &Context, io: &mut Io<'_>) -> Option<Vec<serde_json::Value>> {
-    if let Some(files) = ctx.system.files().snapshot() {
-        let _ = files;
+    if ctx.system.is_snapshot() {
         return ctx
             .snapshot_header
             .as_ref()

@@ -305,6 +305,25 @@ impl Names {
 
 /// The uprobe/uretprobe points of one target, sorted by name (by the
 /// demangled name for [`Names::Demangled`]).
+/// Every function of `targets` the pattern `text` names, for commands
+/// that need at least one (`show`, `gen`): none is "no such function".
+pub fn named_functions<'t>(
+    targets: &'t [UserTarget],
+    names: Names,
+    text: &str,
+) -> Result<Vec<UserPoint<'t>>, Error> {
+    let mut points = Vec::new();
+    for target in targets {
+        points.extend(function_points(target, names)?);
+    }
+    if points.is_empty() {
+        return Err(Error::nothing_matched(format!(
+            "{text}: no such function in the file's symbol tables"
+        )));
+    }
+    Ok(points)
+}
+
 pub fn function_points<'t>(
     target: &'t UserTarget,
     names: Names,

@@ -149,6 +149,17 @@ pub fn skip(reason: &str) {
     eprintln!("skipped: {reason}");
 }
 
+/// Whether a test that loads BPF programs can run: as root. Outside CI it
+/// skips with the reason; under `CI=true` not being root fails it.
+pub fn can_load_bpf(what: &str) -> bool {
+    if !is_root() {
+        assert!(!is_ci(), "CI=true but not root: cannot test {what}");
+        skip(&format!("needs root to load BPF programs: {what}"));
+        return false;
+    }
+    true
+}
+
 pub fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
