@@ -217,15 +217,17 @@ fn load_side(
     let raw_tracepoints = match (&types, wants(&[ProbeKind::RawTracepoint])) {
         (_, false) => Points::NotSelected,
         (None, true) => Points::Missing(why_no_btf(&ctx)),
-        (Some(types), true) => Points::found(
-            btf_points(types, ProbeKind::RawTracepoint, patterns)
-                .iter()
-                .filter_map(|p| {
-                    let text = signature_text(p, &mut TypeNames::default())?;
-                    Some(point(p, None, text))
-                })
-                .collect(),
-        ),
+        (Some(types), true) => {
+            // One cache for all: each new one sizes itself to vmlinux's
+            // ~125,000 type ids.
+            let mut names = TypeNames::default();
+            Points::found(
+                btf_points(types, ProbeKind::RawTracepoint, patterns)
+                    .iter()
+                    .filter_map(|p| Some(point(p, None, signature_text(p, &mut names)?)))
+                    .collect(),
+            )
+        }
     };
 
     let fentry_kinds = [ProbeKind::Fentry, ProbeKind::Fexit];
@@ -304,9 +306,12 @@ fn point<T>(p: &KernelPoint<'_>, also: Option<ProbeKind>, shape: T) -> Point<T> 
 /// arguments, and rendering a name walks the BTF.
 #[derive(Default)]
 struct TypeNames {
-    /// vmlinux's types, by id: the ids are dense, and nearly every
-    /// argument's type is one of them.
-    vmlinux: Vec<Option<Rendered>>,
+    /// vmlinux's type ids (dense: nearly every argument's type is one of
+    /// them) → 1 + the index of the type's rendering, 0 when not rendered
+    /// yet. Four bytes an id: the ~125,000 ids of a 6.18 kernel would be
+    /// 5 MB of empty slots as `Option<Rendered>`, touched page by page.
+    vmlinux: Vec<u32>,
+    rendered: Vec<Rendered>,
     /// A module's own types, by the module's BTF address and id.
     modules: HashMap<(usize, TypeId), Rendered>,
 }
@@ -323,9 +328,14 @@ impl TypeNames {
         }
         let index = id as usize;
         if index >= self.vmlinux.len() {
-            self.vmlinux.resize(index + 1, None);
+            self.vmlinux
+                .resize(index.max(btf.last_id() as usize) + 1, 0);
         }
-        self.vmlinux[index].get_or_insert_with(render)
+        if self.vmlinux[index] == 0 {
+            self.rendered.push(render());
+            self.vmlinux[index] = self.rendered.len() as u32;
+        }
+        &self.rendered[self.vmlinux[index] as usize - 1]
     }
 }
 

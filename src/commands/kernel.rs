@@ -78,9 +78,9 @@ impl KernelPoint<'_> {
 
 /// Whether the point can attach, as far as the kernel's lists tell.
 pub fn traceability(point: &KernelPoint<'_>, index: Option<&FunctionIndex<'_>>) -> Traceability {
-    let unknown = |reason: &str| Traceability {
+    let unknown = |reason: &'static str| Traceability {
         traceable: None,
-        reason: reason.to_string(),
+        reason: reason.into(),
     };
     match (point.kind, index) {
         (ProbeKind::RawTracepoint, _) => Traceability {
@@ -94,7 +94,7 @@ pub fn traceability(point: &KernelPoint<'_>, index: Option<&FunctionIndex<'_>>) 
                 (Some(false), _) | (_, None) => listed,
                 (_, Some(problem)) => Traceability {
                     traceable: Some(false),
-                    reason: problem,
+                    reason: problem.into(),
                 },
             }
         }

@@ -228,7 +228,7 @@ pub struct FunctionDetail<'a> {
     /// Whether this kind can attach to it; null when that cannot be known here.
     pub traceable: Option<bool>,
     /// Why, in words.
-    pub traceability: String,
+    pub traceability: std::borrow::Cow<'static, str>,
 }
 
 #[derive(Debug, Serialize)]

@@ -401,69 +401,98 @@ pub fn compare(
     old_label: &str,
     new_label: &str,
 ) -> Comparison {
-    let mut comparison = Comparison::default();
-    let selected = |family: Family| -> Vec<ProbeKind> {
-        family
-            .kinds()
+    let selected: Vec<(Family, Vec<ProbeKind>)> = Family::ALL
+        .into_iter()
+        .map(|family| {
+            let kinds: Vec<ProbeKind> = family
+                .kinds()
+                .iter()
+                .copied()
+                .filter(|k| kinds.contains(k))
+                .collect();
+            (family, kinds)
+        })
+        .filter(|(_, kinds)| !kinds.is_empty())
+        .collect();
+    // The families share nothing, and fentry's and kprobe's 60,000 points
+    // each are most of the work: compare them on threads of their own.
+    let parts: Vec<Comparison> = std::thread::scope(|scope| {
+        let handles: Vec<_> = selected
             .iter()
-            .copied()
-            .filter(|k| kinds.contains(k))
+            .map(|(family, kinds)| {
+                scope.spawn(move || compare_family(*family, kinds, old, new, old_label, new_label))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("comparison thread panicked"))
             .collect()
-    };
-    for family in Family::ALL {
-        let kinds = selected(family);
-        if kinds.is_empty() {
-            continue;
-        }
-        let mut out = Sink {
+    });
+    let mut comparison = Comparison::default();
+    for part in parts {
+        comparison.changes.extend(part.changes);
+        comparison.counts.extend(part.counts);
+        comparison.not_compared.extend(part.not_compared);
+        comparison.unreadable.extend(part.unreadable);
+    }
+    comparison
+}
+
+/// One family's part of the comparison.
+fn compare_family(
+    family: Family,
+    kinds: &[ProbeKind],
+    old: &Inventory,
+    new: &Inventory,
+    old_label: &str,
+    new_label: &str,
+) -> Comparison {
+    let mut comparison = Comparison::default();
+    let mut out = Sink {
+        family,
+        comparison: &mut comparison,
+        count: FamilyCount {
             family,
-            comparison: &mut comparison,
-            count: FamilyCount {
-                family,
-                kinds: kinds.clone(),
-                added: 0,
-                removed: 0,
-                changed: 0,
-                unchanged: 0,
+            kinds: kinds.to_vec(),
+            added: 0,
+            removed: 0,
+            changed: 0,
+            unchanged: 0,
+        },
+    };
+    let missing = match family {
+        Family::Tracepoint => join(&old.tracepoints, &new.tracepoints, &mut out, |o, n, d| {
+            tracepoint_detail(o, n, d)
+        }),
+        Family::RawTracepoint => join(
+            &old.raw_tracepoints,
+            &new.raw_tracepoints,
+            &mut out,
+            |o, n, d| {
+                signature_detail(Some(o), Some(n), d);
+                Ok(())
             },
-        };
-        let missing = match family {
-            Family::Tracepoint => join(&old.tracepoints, &new.tracepoints, &mut out, |o, n, d| {
-                tracepoint_detail(o, n, d)
-            }),
-            Family::RawTracepoint => join(
-                &old.raw_tracepoints,
-                &new.raw_tracepoints,
-                &mut out,
-                |o, n, d| {
-                    signature_detail(Some(o), Some(n), d);
-                    Ok(())
-                },
-            ),
-            Family::Fentry => join(&old.functions, &new.functions, &mut out, |o, n, d| {
-                signature_detail(o.signature.as_ref(), n.signature.as_ref(), d);
-                d.traceable = traceable_change(o.traceable, n.traceable);
-                Ok(())
-            }),
-            Family::Kprobe => join(&old.kprobes, &new.kprobes, &mut out, |o, n, d| {
-                d.traceable = traceable_change(*o, *n);
-                Ok(())
-            }),
-        };
-        let Sink { count, .. } = out;
-        match missing {
-            None => comparison.counts.push(count),
-            Some(Side::Old(why)) => comparison.not_compared.push(NotCompared {
-                family,
-                kinds,
-                reason: format!("{old_label} {why}"),
-            }),
-            Some(Side::New(why)) => comparison.not_compared.push(NotCompared {
-                family,
-                kinds,
-                reason: format!("{new_label} {why}"),
-            }),
-        }
+        ),
+        Family::Fentry => join(&old.functions, &new.functions, &mut out, |o, n, d| {
+            signature_detail(o.signature.as_ref(), n.signature.as_ref(), d);
+            d.traceable = traceable_change(o.traceable, n.traceable);
+            Ok(())
+        }),
+        Family::Kprobe => join(&old.kprobes, &new.kprobes, &mut out, |o, n, d| {
+            d.traceable = traceable_change(*o, *n);
+            Ok(())
+        }),
+    };
+    let Sink { count, .. } = out;
+    let reason = |label: &str, why: &str| NotCompared {
+        family,
+        kinds: kinds.to_vec(),
+        reason: format!("{label} {why}"),
+    };
+    match missing {
+        None => comparison.counts.push(count),
+        Some(Side::Old(why)) => comparison.not_compared.push(reason(old_label, why)),
+        Some(Side::New(why)) => comparison.not_compared.push(reason(new_label, why)),
     }
     comparison
 }
