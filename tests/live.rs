@@ -248,16 +248,16 @@ fn closed_pipe_is_not_an_error() {
     );
 }
 
-/// vmlinux.h's record structs agree with the format files: every 23rd live
-/// tracepoint (about a hundred, across categories), checked in one run.
+/// vmlinux.h's record structs agree with the format files: every live
+/// tracepoint, checked in one run (2,305 on 6.18, ~1 s in a debug build).
 #[test]
 fn btf_record_structs_agree_with_format_files() {
     let Some(_) = live_system_available("checks BTF record structs") else {
         return;
     };
     let all = probedex(["list", "tracepoint:*"]);
-    let sample: Vec<&str> = all.stdout.lines().step_by(23).collect();
-    assert!(sample.len() > 50);
+    let sample: Vec<&str> = all.stdout.lines().collect();
+    assert!(sample.len() > 1000);
     let mut args = vec!["show", "--json"];
     args.extend(&sample);
     let out = probedex(args);

@@ -143,7 +143,7 @@ fn kernel_programs(
         Some(types) if kinds.iter().any(|k| k.is_kprobe()) => Some(function_types(types)),
         _ => None,
     };
-    let (selected, points) = points_named(
+    let named = points_named(
         &sources,
         &kinds,
         index.as_ref(),
@@ -152,6 +152,7 @@ fn kernel_programs(
         text,
         pattern,
     )?;
+    let (selected, points) = (named.tracepoints, named.points);
     if selected.len() + points.len() > 1 {
         // Too many: say which, without building each program.
         let probes = selected

@@ -17,6 +17,9 @@
 //! `struct trace_entry ent`, and a `__data_loc` field `name` is a `u32`
 //! member `__data_loc_name`.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+
 use super::btf::{Btf, Kind, TypeId};
 use super::btf_c;
 use super::event::{DynamicKind, Field, Storage, TracepointLayout};
@@ -78,62 +81,200 @@ pub fn record_struct(
     event: &str,
     layout: &TracepointLayout,
 ) -> Option<RecordStruct> {
-    if category == "syscalls" {
-        let name = if event.starts_with("sys_enter_") {
-            "syscall_trace_enter"
-        } else if event.starts_with("sys_exit_") {
-            "syscall_trace_exit"
-        } else {
-            return None;
-        };
-        let id = struct_named(btf, name)?;
-        return Some(check(btf, name, id, Found::Syscall, layout));
-    }
-    let own = format!("trace_event_raw_{event}");
-    if let Some(id) = struct_named(btf, &own).filter(|&id| members_match(btf, id, layout)) {
-        return Some(check(btf, &own, id, Found::OwnClass, layout));
-    }
-    for class in classes_sharing_prototype(btf, event) {
-        let name = format!("trace_event_raw_{class}");
-        if let Some(id) = struct_named(btf, &name).filter(|&id| members_match(btf, id, layout)) {
-            return Some(check(btf, &name, id, Found::Class(class), layout));
+    RecordNames::new(btf).record_struct(category, event, layout)
+}
+
+/// The names [`record_struct`] looks for in one BTF, gathered as they are
+/// first needed and kept. Looking each up by scanning the 6.18 vmlinux's
+/// 150,000 types took ~3 ms a tracepoint (`show 'tracepoint:*'`: 6.8 s);
+/// build this once and ask it for every tracepoint. Structs are read only
+/// as far as the first lookups need, so a single event whose struct comes
+/// early costs no more than a direct search.
+#[derive(Debug)]
+pub struct RecordNames<'b> {
+    btf: &'b Btf<'b>,
+    structs: RefCell<RecordStructs<'b>>,
+    /// Gathered only when an event is not its own class: reading the names
+    /// of vmlinux's 55,000 FUNCs costs more than reading its structs.
+    prototypes: OnceCell<Prototypes<'b>>,
+}
+
+/// The record structs read so far.
+#[derive(Debug)]
+struct RecordStructs<'b> {
+    /// The next type id to read (past the last one when all are read).
+    next: TypeId,
+    /// `trace_event_raw_<class>` structs by class, the first of each name.
+    by_class: HashMap<&'b str, TypeId>,
+    /// The same structs, every one in id order, for the fallback.
+    in_order: Vec<(&'b str, TypeId)>,
+    syscall_enter: Option<TypeId>,
+    syscall_exit: Option<TypeId>,
+}
+
+impl<'b> RecordStructs<'b> {
+    /// Reads structs until `found` holds after one is recorded, or there
+    /// are no more.
+    fn read_until(&mut self, btf: &'b Btf<'b>, found: impl Fn(&Self) -> bool) {
+        while self.next <= btf.last_id() {
+            let id = self.next;
+            self.next += 1;
+            let Some(t) = btf.get(id).filter(|t| t.kind == Kind::Struct) else {
+                continue;
+            };
+            let Some(name) = t.name() else { continue };
+            if let Some(class) = name.strip_prefix("trace_event_raw_") {
+                self.by_class.entry(class).or_insert(id);
+                self.in_order.push((class, id));
+            } else if name == "syscall_trace_enter" {
+                self.syscall_enter.get_or_insert(id);
+            } else if name == "syscall_trace_exit" {
+                self.syscall_exit.get_or_insert(id);
+            } else {
+                continue;
+            }
+            if found(self) {
+                return;
+            }
         }
     }
-    // BTF dedup does not always merge the two prototypes (on 6.18,
-    // __probestub_dma_sync_sg_for_cpu's differs from __bpf_trace_dma_sync_sg's):
-    // fall back to the struct whose members are the event's fields.
-    btf.own_types()
-        .filter(|t| t.kind == Kind::Struct)
-        .find_map(|t| {
-            let class = t.name()?.strip_prefix("trace_event_raw_")?;
-            members_match(btf, t.id, layout).then(|| (class.to_string(), t.id))
-        })
-        .map(|(class, id)| {
-            let name = format!("trace_event_raw_{class}");
-            check(btf, &name, id, Found::Class(class), layout)
-        })
 }
 
-fn struct_named(btf: &Btf<'_>, name: &str) -> Option<TypeId> {
-    btf.own_types()
-        .find(|t| t.kind == Kind::Struct && t.name() == Some(name))
-        .map(|t| t.id)
+/// What ties an event to its class: the prototype they share.
+#[derive(Debug, Default)]
+struct Prototypes<'b> {
+    /// `__probestub_<event>` by event: the prototype of the first FUNC of
+    /// that name (None when it has none).
+    stubs: HashMap<&'b str, Option<TypeId>>,
+    /// Prototype → the classes of the `__bpf_trace_<class>` FUNCs that
+    /// have it, in id order.
+    classes: HashMap<TypeId, Vec<&'b str>>,
 }
 
-/// Classes whose `__bpf_trace_<class>` has `__probestub_<event>`'s prototype.
-fn classes_sharing_prototype(btf: &Btf<'_>, event: &str) -> Vec<String> {
-    let stub = format!("__probestub_{event}");
-    let Some(proto) = btf
-        .own_types()
-        .find(|t| t.kind == Kind::Func && t.name() == Some(stub.as_str()))
-        .and_then(|t| t.referenced())
-    else {
-        return Vec::new();
-    };
-    btf.own_types()
-        .filter(|t| t.kind == Kind::Func && t.referenced() == Some(proto))
-        .filter_map(|t| t.name()?.strip_prefix("__bpf_trace_").map(str::to_string))
-        .collect()
+impl<'b> RecordNames<'b> {
+    pub fn new(btf: &'b Btf<'b>) -> RecordNames<'b> {
+        RecordNames {
+            btf,
+            structs: RefCell::new(RecordStructs {
+                next: btf.first_id(),
+                by_class: HashMap::new(),
+                in_order: Vec::new(),
+                syscall_enter: None,
+                syscall_exit: None,
+            }),
+            prototypes: OnceCell::new(),
+        }
+    }
+
+    /// The first `trace_event_raw_<class>` struct.
+    fn raw_struct(&self, class: &str) -> Option<TypeId> {
+        let mut structs = self.structs.borrow_mut();
+        if !structs.by_class.contains_key(class) {
+            structs.read_until(self.btf, |s| s.by_class.contains_key(class));
+        }
+        structs.by_class.get(class).copied()
+    }
+
+    /// The first `syscall_trace_enter` (or `_exit`) struct.
+    fn syscall_struct(&self, enter: bool) -> Option<TypeId> {
+        let mut structs = self.structs.borrow_mut();
+        let which = |s: &RecordStructs<'_>| {
+            if enter {
+                s.syscall_enter
+            } else {
+                s.syscall_exit
+            }
+        };
+        if which(&structs).is_none() {
+            structs.read_until(self.btf, |s| which(s).is_some());
+        }
+        which(&structs)
+    }
+
+    fn prototypes(&self) -> &Prototypes<'b> {
+        self.prototypes.get_or_init(|| {
+            let mut prototypes = Prototypes::default();
+            for t in self.btf.own_types().filter(|t| t.kind == Kind::Func) {
+                let Some(name) = t.name() else { continue };
+                if let Some(event) = name.strip_prefix("__probestub_") {
+                    prototypes.stubs.entry(event).or_insert(t.referenced());
+                } else if let (Some(class), Some(proto)) =
+                    (name.strip_prefix("__bpf_trace_"), t.referenced())
+                {
+                    prototypes.classes.entry(proto).or_default().push(class);
+                }
+            }
+            prototypes
+        })
+    }
+
+    /// [`record_struct`], through the names gathered.
+    pub fn record_struct(
+        &self,
+        category: &str,
+        event: &str,
+        layout: &TracepointLayout,
+    ) -> Option<RecordStruct> {
+        let btf = self.btf;
+        if category == "syscalls" {
+            let (name, enter) = if event.starts_with("sys_enter_") {
+                ("syscall_trace_enter", true)
+            } else if event.starts_with("sys_exit_") {
+                ("syscall_trace_exit", false)
+            } else {
+                return None;
+            };
+            let id = self.syscall_struct(enter)?;
+            return Some(check(btf, name, id, Found::Syscall, layout));
+        }
+        let own = self
+            .raw_struct(event)
+            .filter(|&id| members_match(btf, id, layout));
+        if let Some(id) = own {
+            let name = format!("trace_event_raw_{event}");
+            return Some(check(btf, &name, id, Found::OwnClass, layout));
+        }
+        for class in self.classes_sharing_prototype(event) {
+            let found = self
+                .raw_struct(class)
+                .filter(|&id| members_match(btf, id, layout));
+            if let Some(id) = found {
+                let name = format!("trace_event_raw_{class}");
+                return Some(check(
+                    btf,
+                    &name,
+                    id,
+                    Found::Class(class.to_string()),
+                    layout,
+                ));
+            }
+        }
+        // BTF dedup does not always merge the two prototypes (on 6.18,
+        // __probestub_dma_sync_sg_for_cpu's differs from __bpf_trace_dma_sync_sg's):
+        // fall back to the struct whose members are the event's fields.
+        let mut structs = self.structs.borrow_mut();
+        structs.read_until(btf, |_| false);
+        structs
+            .in_order
+            .iter()
+            .find(|(_, id)| members_match(btf, *id, layout))
+            .map(|&(class, id)| {
+                let name = format!("trace_event_raw_{class}");
+                check(btf, &name, id, Found::Class(class.to_string()), layout)
+            })
+    }
+
+    /// Classes whose `__bpf_trace_<class>` has `__probestub_<event>`'s prototype.
+    fn classes_sharing_prototype(&self, event: &str) -> &[&'b str] {
+        let prototypes = self.prototypes();
+        prototypes
+            .stubs
+            .get(event)
+            .copied()
+            .flatten()
+            .and_then(|proto| prototypes.classes.get(&proto))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The struct's member names are the format's event fields (prototypes
@@ -440,5 +581,40 @@ mod tests {
             .collect();
         assert_eq!(members[4..], ["nr", "args[0]", "args[1]"]);
         assert!(record_struct(&btf, "sched", "no_such_event", &openat).is_none());
+    }
+
+    #[test]
+    fn one_index_answers_every_event() {
+        let data = kernel();
+        let btf = Btf::parse(&data, None).unwrap();
+        let names = RecordNames::new(&btf);
+        let fields = "\tfield:char comm[16];\toffset:8;\tsize:16;\tsigned:0;\n\tfield:pid_t pid;\toffset:24;\tsize:4;\tsigned:1;\n\tfield:int prio;\toffset:28;\tsize:4;\tsigned:1;\n";
+        let wake = layout("wake", fields);
+        let record = names.record_struct("sched", "wake", &wake).unwrap();
+        assert_eq!(record, record_struct(&btf, "sched", "wake", &wake).unwrap());
+        // No __probestub_ names the class: the struct is found by its members.
+        let waking = layout("waking", fields);
+        let record = names.record_struct("sched", "waking", &waking).unwrap();
+        assert_eq!(record.found, Found::Class("wake_template".into()));
+        let openat = layout(
+            "sys_enter_openat",
+            "\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n",
+        );
+        let record = names.record_struct("syscalls", "sys_enter_openat", &openat);
+        assert_eq!(record.unwrap().name, "syscall_trace_enter");
+        // No syscall_trace_exit in this BTF.
+        assert!(names
+            .record_struct("syscalls", "sys_exit_openat", &openat)
+            .is_none());
+        // Structs are read as far as needed: in another order, the same answers.
+        let names = RecordNames::new(&btf);
+        let record = names.record_struct("sched", "waking", &waking).unwrap();
+        assert_eq!(record.found, Found::Class("wake_template".into()));
+        let record = names.record_struct("syscalls", "sys_enter_openat", &openat);
+        assert_eq!(record.unwrap().name, "syscall_trace_enter");
+        assert_eq!(
+            names.record_struct("sched", "wake", &wake).unwrap(),
+            record_struct(&btf, "sched", "wake", &wake).unwrap()
+        );
     }
 }
