@@ -298,7 +298,11 @@ impl<'a> Btf<'a> {
         if let Some(text) = self.strings_text {
             // `get` refuses an offset inside a character, as from_utf8 would.
             let rest = text.get(at..)?;
-            return rest.find('\0').map(|len| &rest[..len]);
+            // A byte search: NUL is ASCII, so it ends a character, and
+            // `str::find` with a char pattern costs more to set up than
+            // most names (~15 bytes) take to scan.
+            let len = rest.bytes().position(|b| b == 0)?;
+            return Some(&rest[..len]);
         }
         let rest = self.strings.get(at..)?;
         let len = rest.iter().position(|&b| b == 0)?;

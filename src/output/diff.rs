@@ -126,7 +126,7 @@ pub fn write_text(out: &mut dyn Write, comparison: &Comparison, style: Style) ->
 fn write_point(out: &mut Vec<u8>, change: &PointChange, style: Style) -> io::Result<()> {
     let head = format!("{} {}", mark(change.change), printable(&change.probe));
     writeln!(out, "{}", style.bold(&head))?;
-    let d = &change.detail;
+    let d = change.detail();
     for field in &d.fields {
         let name = printable(&field.name);
         match (&field.old, &field.new) {
@@ -333,7 +333,7 @@ pub fn write_json(
     use crate::snapshot::inventory::Family;
     let mut buffer = Vec::with_capacity(64 * 1024);
     for change in &comparison.changes {
-        let d = &change.detail;
+        let d = change.detail();
         let tracepoint = (change.family == Family::Tracepoint).then(|| TracepointJson {
             fixed_size: d.fixed_size.as_ref().map(OldNew::of),
             fields: d

@@ -352,7 +352,26 @@ pub struct PointChange {
     pub also: Option<ProbeKind>,
     pub probe: String,
     pub change: ChangeKind,
-    pub detail: Detail,
+    /// How it changed; None for points added or removed (see
+    /// [`Self::detail`]). Boxed: two kernels differ in tens of thousands
+    /// of points, nearly all added or removed, and an inline `Detail` made
+    /// each change five times larger.
+    pub changed: Option<Box<Detail>>,
+}
+
+impl PointChange {
+    /// How the point changed: empty for points added or removed.
+    pub fn detail(&self) -> &Detail {
+        static EMPTY: Detail = Detail {
+            fixed_size: None,
+            fields: Vec::new(),
+            return_value: None,
+            varargs: None,
+            args: Vec::new(),
+            traceable: None,
+        };
+        self.changed.as_deref().unwrap_or(&EMPTY)
+    }
 }
 
 /// Counts for one family that was compared.
@@ -509,7 +528,7 @@ struct Sink<'c> {
 }
 
 impl Sink<'_> {
-    fn push<T>(&mut self, point: &Point<T>, change: ChangeKind, detail: Detail) {
+    fn push<T>(&mut self, point: &Point<T>, change: ChangeKind, detail: Option<Detail>) {
         match change {
             ChangeKind::Added => self.count.added += 1,
             ChangeKind::Removed => self.count.removed += 1,
@@ -521,7 +540,7 @@ impl Sink<'_> {
             also: point.also,
             probe: point.probe_name(),
             change,
-            detail,
+            changed: detail.map(Box::new),
         });
     }
 }
@@ -550,11 +569,11 @@ fn join<'a, T>(
         };
         match order {
             Ordering::Less => {
-                out.push(&old[i], ChangeKind::Removed, Detail::default());
+                out.push(&old[i], ChangeKind::Removed, None);
                 i += 1;
             }
             Ordering::Greater => {
-                out.push(&new[j], ChangeKind::Added, Detail::default());
+                out.push(&new[j], ChangeKind::Added, None);
                 j += 1;
             }
             Ordering::Equal => {
@@ -562,7 +581,7 @@ fn join<'a, T>(
                 let mut d = Detail::default();
                 match detail(&o.shape, &n.shape, &mut d) {
                     Ok(()) if d.is_empty() => out.count.unchanged += 1,
-                    Ok(()) => out.push(n, ChangeKind::Changed, d),
+                    Ok(()) => out.push(n, ChangeKind::Changed, Some(d)),
                     Err(why) => {
                         out.count.unchanged += 1;
                         out.comparison.unreadable.push((n.probe_name(), why));
@@ -747,7 +766,7 @@ mod tests {
                 ("tracepoint:sched:sched_switch", ChangeKind::Changed),
             ]
         );
-        let detail = &c.changes[2].detail;
+        let detail = c.changes[2].detail();
         assert_eq!(detail.fixed_size, None);
         let fields: Vec<(&str, ChangeKind)> = detail
             .fields
