@@ -354,12 +354,17 @@ fn signature_text(p: &KernelPoint<'_>, names: &mut TypeNames) -> Option<Signatur
         return None;
     }
     let skip = usize::from(p.kind == ProbeKind::RawTracepoint);
-    let varargs = proto.params().any(|param| param.type_id == 0);
     let ret = proto.referenced().unwrap_or(0);
     let (return_type, return_size) = names.get(btf, ret);
-    let mut writer = SignatureWriter::new(return_type, *return_size, varargs);
-    for (index, param) in proto.params().enumerate().skip(skip) {
+    let mut writer = SignatureWriter::new(return_type, *return_size);
+    let mut varargs = false;
+    for (index, param) in proto.params().enumerate() {
+        // `...` is a parameter of type void; the skipped `__data` is not.
         if param.type_id == 0 {
+            varargs = true;
+            continue;
+        }
+        if index < skip {
             continue;
         }
         let (type_text, size) = names.get(btf, param.type_id);
@@ -368,7 +373,7 @@ fn signature_text(p: &KernelPoint<'_>, names: &mut TypeNames) -> Option<Signatur
             None => writer.arg(&format!("arg{index}"), type_text, *size),
         }
     }
-    let text = writer.finish();
+    let text = writer.finish(varargs);
     // The cache must not change what the signature says.
     debug_assert_eq!(
         Some(&text),

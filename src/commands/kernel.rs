@@ -136,7 +136,13 @@ fn each_btf_point<'k>(
         } else {
             HashMap::new()
         };
-        for t in btf.own_types() {
+        // The kind first: most of vmlinux's ~125,000 types are neither
+        // FUNCs nor typedefs, and looking up their names is wasted.
+        let wanted = match kind {
+            ProbeKind::RawTracepoint => Kind::Typedef,
+            _ => Kind::Func,
+        };
+        for t in btf.own_types().filter(|t| t.kind == wanted) {
             let Some(name) = t.name() else { continue };
             let point = match kind {
                 ProbeKind::Fentry | ProbeKind::Fexit if t.kind == Kind::Func => KernelPoint {

@@ -128,15 +128,11 @@ const RECORD: char = '\u{1e}';
 
 impl SignatureText {
     pub fn new(signature: &Signature) -> SignatureText {
-        let mut writer = SignatureWriter::new(
-            &signature.return_type,
-            signature.return_size,
-            signature.varargs,
-        );
+        let mut writer = SignatureWriter::new(&signature.return_type, signature.return_size);
         for arg in &signature.params {
             writer.arg(&arg.name, &arg.type_name, arg.size);
         }
-        writer.finish()
+        writer.finish(signature.varargs)
     }
 
     /// Taken apart again, for the few signatures that differ.
@@ -166,32 +162,42 @@ impl SignatureText {
 }
 
 /// Builds a [`SignatureText`] piece by piece, for callers that have the
-/// parts at hand without a [`Signature`].
+/// parts at hand without a [`Signature`]. Whether it takes varargs is said
+/// last, so a caller can learn it while walking the arguments once.
 #[derive(Debug)]
-pub struct SignatureWriter(String);
+pub struct SignatureWriter {
+    text: String,
+    /// Where the varargs flag is: written `0`, set by `finish`.
+    varargs_at: usize,
+}
 
 impl SignatureWriter {
-    pub fn new(return_type: &str, return_size: Option<u64>, varargs: bool) -> SignatureWriter {
+    pub fn new(return_type: &str, return_size: Option<u64>) -> SignatureWriter {
         let mut text = String::with_capacity(128);
         text.push_str(return_type);
         text.push(UNIT);
         push_size(&mut text, return_size);
         text.push(UNIT);
-        text.push(if varargs { '1' } else { '0' });
-        SignatureWriter(text)
+        let varargs_at = text.len();
+        text.push('0');
+        SignatureWriter { text, varargs_at }
     }
 
     pub fn arg(&mut self, name: &str, type_text: &str, size: Option<u64>) {
-        self.0.push(RECORD);
-        self.0.push_str(name);
-        self.0.push(UNIT);
-        self.0.push_str(type_text);
-        self.0.push(UNIT);
-        push_size(&mut self.0, size);
+        self.text.push(RECORD);
+        self.text.push_str(name);
+        self.text.push(UNIT);
+        self.text.push_str(type_text);
+        self.text.push(UNIT);
+        push_size(&mut self.text, size);
     }
 
-    pub fn finish(self) -> SignatureText {
-        SignatureText(self.0)
+    pub fn finish(mut self, varargs: bool) -> SignatureText {
+        if varargs {
+            self.text
+                .replace_range(self.varargs_at..self.varargs_at + 1, "1");
+        }
+        SignatureText(self.text)
     }
 }
 
