@@ -41,7 +41,11 @@ fn only_point(run: &Run, lines: &[Line]) -> (u64, bool, Option<String>) {
                 attached,
                 reason,
                 ..
-            } => Some((*hits, *attached, reason.clone())),
+            } => Some((
+                common::attach_json::hits(*attached, *hits),
+                *attached,
+                reason.clone(),
+            )),
             Line::Summary { .. } => None,
         })
         .collect();
@@ -141,8 +145,15 @@ fn points_of(lines: &[Line]) -> std::collections::BTreeMap<String, (u64, Option<
         .iter()
         .filter_map(|l| match l {
             Line::Point {
-                probe, hits, link, ..
-            } => Some((probe.clone(), (*hits, link.clone()))),
+                probe,
+                hits,
+                link,
+                attached,
+                ..
+            } => Some((
+                probe.clone(),
+                (common::attach_json::hits(*attached, *hits), link.clone()),
+            )),
             Line::Summary { .. } => None,
         })
         .collect()

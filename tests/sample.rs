@@ -32,11 +32,12 @@ fn sample_json(dir: &Path, args: &[&str]) -> (Run, Points) {
         if let Line::Point {
             probe,
             hits,
+            attached,
             samples,
             ..
         } = parsed
         {
-            points.insert(probe, (hits, samples));
+            points.insert(probe, (common::attach_json::hits(attached, hits), samples));
         }
     }
     (run, points)

@@ -64,7 +64,9 @@ struct PointJson<'a> {
     probe: &'a str,
     attached: bool,
     link: Option<&'static str>,
-    hits: u64,
+    /// Null when the point did not attach: nothing was counted, which is
+    /// not the same as counting zero (as the text view's `-` says).
+    hits: Option<u64>,
     verdict: &'static str,
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,7 +89,7 @@ pub fn write_json(
             probe: &p.probe,
             attached: p.link.is_some(),
             link: p.link,
-            hits: p.hits,
+            hits: p.link.map(|_| p.hits),
             verdict: p.verdict(),
             reason: p.reason.as_deref(),
             samples: p

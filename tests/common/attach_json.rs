@@ -15,7 +15,8 @@ pub enum Line {
         probe: String,
         attached: bool,
         link: Option<String>,
-        hits: u64,
+        /// Null exactly when the point did not attach (see [`hits`]).
+        hits: Option<u64>,
         verdict: String,
         reason: Option<String>,
         /// Only with `--sample`: None means the key was absent.
@@ -42,4 +43,16 @@ pub struct Record {
     pub tid: u32,
     pub comm: String,
     pub fields: BTreeMap<String, Value>,
+}
+
+/// A point's hits, 0 for one that did not attach, after checking that
+/// `hits` is null exactly then (docs/json.md).
+#[allow(dead_code)]
+pub fn hits(attached: bool, hits: Option<u64>) -> u64 {
+    assert_eq!(
+        hits.is_some(),
+        attached,
+        "hits must be null exactly when the point did not attach"
+    );
+    hits.unwrap_or(0)
 }
