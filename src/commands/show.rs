@@ -12,7 +12,7 @@ use super::user::{self, UserPoint};
 use super::{check_supported, selected_kinds, Context, Io, Outcome, RunError};
 use crate::cli::EmitFormat;
 use crate::discover::btf::KernelTypes;
-use crate::discover::kernel_functions::{FunctionIndex, Traceability};
+use crate::discover::kernel_functions::{symbols_named, FunctionIndex, SymbolSite, Traceability};
 use crate::discover::tracepoints;
 use crate::error::Error;
 use crate::format::btf::Kind;
@@ -265,16 +265,12 @@ impl<'a> Facts<'a, '_> {
 }
 
 /// The kallsyms symbols that bear the names of the functions shown, found
-/// in one pass over kallsyms. Looking each name up on its own parsed all
-/// 120,000 lines every time: ~3 ms a function, 90% of `show 'fentry:*'`.
+/// in one pass over kallsyms (see [`symbols_named`]).
 struct SymbolsByName<'t> {
     /// Whether kallsyms could be read (so an absent name is news).
     read: bool,
-    symbols: HashMap<&'t str, Vec<Symbol<'t>>>,
+    symbols: HashMap<&'t str, Vec<SymbolSite<'t>>>,
 }
-
-/// A kallsyms symbol as a note shows it: address, type letter, module.
-type Symbol<'t> = (u64, char, Option<&'t str>);
 
 impl<'t> SymbolsByName<'t> {
     fn new(sources: &'t Sources, named: &[NamedPoints<'_>]) -> SymbolsByName<'t> {
@@ -292,31 +288,14 @@ impl<'t> SymbolsByName<'t> {
             .filter(|p| p.kind != ProbeKind::RawTracepoint)
             .map(|p| p.name)
             .collect();
-        let Some(kallsyms) = kallsyms.filter(|_| !wanted.is_empty()) else {
-            return by_name;
-        };
-        // Most symbols are ruled out by their length before being hashed.
-        let longest = wanted.iter().map(|n| n.len()).max().unwrap_or(0);
-        let mut lengths = vec![false; longest + 1];
-        for name in &wanted {
-            lengths[name.len()] = true;
-        }
-        for symbol in kallsyms.symbols() {
-            let name = symbol.name;
-            if lengths.get(name.len()).copied().unwrap_or(false) && wanted.contains(name) {
-                by_name.symbols.entry(name).or_default().push((
-                    symbol.address,
-                    char::from(symbol.kind),
-                    symbol.module,
-                ));
-            }
+        if let Some(kallsyms) = kallsyms.filter(|_| !wanted.is_empty()) {
+            by_name.symbols = symbols_named(kallsyms, &wanted);
         }
         by_name
     }
 
-    /// As `kernel_functions::symbols_named`: every symbol of `name`, in
-    /// kallsyms' order, as `(address, type letter, module)`.
-    fn named(&self, name: &str) -> &[Symbol<'t>] {
+    /// Every symbol of `name`, in kallsyms' order.
+    fn named(&self, name: &str) -> &[SymbolSite<'t>] {
         self.symbols.get(name).map_or(&[], Vec::as_slice)
     }
 }

@@ -14,7 +14,7 @@
 //! then traceability is unknown, and we say so rather than guess.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::kallsyms::{self, is_entry_point, Kallsyms};
@@ -431,20 +431,35 @@ fn clone_error(e: &DiscoverError) -> DiscoverError {
     }
 }
 
-/// Every kallsyms symbol named `name` (several when static functions in
-/// different files share a name): `(address, type letter, module)`.
+/// A kallsyms symbol as notes show it: address, type letter, module.
+pub type SymbolSite<'t> = (u64, char, Option<&'t str>);
+
+/// Every kallsyms symbol with one of `names` (several for a name when
+/// static functions in different files share it), in kallsyms' order, in
+/// one pass: looking each name up on its own parsed all 120,000 lines every
+/// time, ~3 ms a function, 90% of `show 'fentry:*'`.
 pub fn symbols_named<'t>(
-    texts: &'t FunctionTexts,
-    name: &str,
-) -> Vec<(u64, char, Option<&'t str>)> {
-    match &texts.kallsyms {
-        Some(Ok(kallsyms)) => kallsyms
-            .symbols()
-            .filter(|s| s.name == name)
-            .map(|s| (s.address, char::from(s.kind), s.module))
-            .collect(),
-        _ => Vec::new(),
+    kallsyms: &'t Kallsyms,
+    names: &HashSet<&str>,
+) -> HashMap<&'t str, Vec<SymbolSite<'t>>> {
+    let mut found: HashMap<&str, Vec<SymbolSite<'_>>> = HashMap::new();
+    // Most symbols are ruled out by their length before being hashed.
+    let longest = names.iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut lengths = vec![false; longest + 1];
+    for name in names {
+        lengths[name.len()] = true;
     }
+    for symbol in kallsyms.symbols() {
+        let name = symbol.name;
+        if lengths.get(name.len()).copied().unwrap_or(false) && names.contains(name) {
+            found.entry(name).or_default().push((
+                symbol.address,
+                char::from(symbol.kind),
+                symbol.module,
+            ));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -508,7 +523,13 @@ ffffffffc0001000 t bpf_prog_123_x\t[bpf]\n";
         assert_eq!(t.traceable, Some(false));
         assert!(t.reason.contains("CONFIG_KPROBES"));
         assert_eq!(index.fentry(&vfs_read).traceable, None);
-        assert_eq!(symbols_named(&texts, "dup_name").len(), 2);
+        let Some(Ok(kallsyms)) = &texts.kallsyms else {
+            panic!("kallsyms was read")
+        };
+        let found = symbols_named(kallsyms, &HashSet::from(["dup_name", "vfs_read", "nope"]));
+        assert_eq!(found["dup_name"].len(), 2);
+        assert_eq!(found["vfs_read"].len(), 1);
+        assert!(!found.contains_key("nope"));
     }
 
     #[test]
