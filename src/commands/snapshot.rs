@@ -162,6 +162,7 @@ pub(super) fn run_snapshot(
         kernel: kernel.clone(),
         features: features.clone(),
         frames: Vec::new(),
+        groups: Vec::new(),
         files: Vec::new(),
     };
     let written = {
