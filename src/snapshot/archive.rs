@@ -38,14 +38,15 @@ pub const VERSION: u32 = 2;
 /// The oldest layout it reads.
 const OLDEST: u32 = 1;
 
-/// zstd level 9: 2.2 MB for Linux 6.18 in ~0.15 s of CPU. BTF is most of
-/// it and gains little below level 18 (1.43 MB, but 2 s); long-distance
-/// matching saved nothing.
+/// zstd level 9: 2.1 MB for Linux 6.18, BTF 1.6 MB of it. BTF gains little
+/// below level 18 (1.51 MB at 16 in 1.4 s, 1.43 MB at 18 in 2 s; 0.14 s at
+/// 9); long-distance matching saved nothing.
 const LEVEL: i32 = 9;
 /// A group larger than this is cut into frames (of equal size) no larger:
-/// BTF's 5.5 MB into two, for the two cores of the machines measured
-/// (1.5 MB of BTF expands in ~8 ms). Each cut costs ~0.5% of the frame's
-/// compressed size.
+/// BTF's 5.5 MB into two, for the two cores of the machines measured. In a
+/// fresh process BTF expanded in ~7.5 ms as one frame; each half takes ~4
+/// ms alone, ~6 ms beside the other (the VM's two vCPUs do not give twice
+/// the work). Each cut costs ~0.5% of the group's compressed size.
 const FRAME_BYTES: usize = 3 << 20;
 /// A snapshot expands to ~12 MB; anything claiming more than this is not
 /// one of ours, and must not exhaust memory.
@@ -314,10 +315,14 @@ unsafe impl zstd::zstd_safe::WriteBuf for Region<'_> {
     }
 }
 
+/// At most this many threads expand one group besides the caller's: the
+/// writer cuts BTF in two; more frames come from a hand-made file.
+const MAX_HELPERS: usize = 3;
+
 /// Expands a group's frames (ranges of `raw`) into one buffer, each frame
-/// straight into its part of it, on as many threads as it has frames: the
-/// caller's and one more per frame after the first. Every frame must
-/// expand to exactly its size.
+/// straight into its part of it, on as many threads as it has frames (up
+/// to `MAX_HELPERS` more than the caller's). Every frame must expand to
+/// exactly its size.
 pub(super) fn expand(raw: &[u8], group: &Group) -> Result<Vec<u8>, String> {
     let mut out: Vec<u8> = Vec::with_capacity(group.size);
     {
@@ -350,7 +355,7 @@ pub(super) fn expand(raw: &[u8], group: &Group) -> Result<Vec<u8>, String> {
         };
         let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
             // No helper (a thread limit) only means this thread does it all.
-            let helpers: Vec<_> = (1..group.frames.len())
+            let helpers: Vec<_> = (1..group.frames.len().min(MAX_HELPERS + 1))
                 .filter_map(|_| {
                     std::thread::Builder::new()
                         .spawn_scoped(scope, expand_some)
