@@ -12,6 +12,8 @@ use common::{first_difference, have_tools, is_ci, live_system_available, probede
 
 const FIXTURE: &str = "fixtures/snapshots/linux-6.18-x86_64.snap";
 const FIXTURE_5_10: &str = "fixtures/snapshots/centos8-linux5.10.snap";
+/// The same, as probedex wrote snapshots before format 2.
+const FIXTURE_5_10_V1: &str = "fixtures/snapshots/centos8-linux5.10.v1.snap";
 
 fn ok(run: &Run) {
     assert_eq!(run.code, 0, "{}", run.describe());
@@ -177,6 +179,44 @@ fn a_capture_of_a_snapshot_reads_the_same_through_root() {
     assert_eq!(files_of(&tree), files_of(&tree2));
 }
 
+/// `snapshot --snapshot OLD -o NEW` rewrites a format 1 snapshot in the
+/// current format: the same files, header and capture time.
+#[test]
+fn a_format_1_snapshot_rewrites_as_the_current_format() {
+    let old = header_of(Path::new(FIXTURE_5_10_V1));
+    assert_eq!(old["version"], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    ok(&probedex([
+        "snapshot",
+        "--snapshot",
+        FIXTURE_5_10_V1,
+        "-o",
+        &path("new.snap"),
+    ]));
+    let new = header_of(Path::new(&path("new.snap")));
+    assert_eq!(new["version"], 2);
+    for field in ["captured_unix", "source", "kernel", "features", "files"] {
+        assert_eq!(old[field], new[field], "{field}");
+    }
+    ok(&probedex([
+        "capture",
+        "--snapshot",
+        FIXTURE_5_10_V1,
+        &path("old-tree"),
+    ]));
+    ok(&probedex([
+        "capture",
+        "--snapshot",
+        &path("new.snap"),
+        &path("new-tree"),
+    ]));
+    assert_eq!(
+        files_of(Path::new(&path("old-tree"))),
+        files_of(Path::new(&path("new-tree")))
+    );
+}
+
 /// Every file under `root` with its bytes, sorted by path.
 fn files_of(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -199,7 +239,6 @@ fn files_of(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn the_5_10_snapshot_matches_its_tree() {
     for pattern in ["tracepoint:*", "sys_enter_openat"] {
-        let snap = probedex(["list", "-v", pattern, "--snapshot", FIXTURE_5_10]);
         let root = probedex([
             "list",
             "-v",
@@ -207,8 +246,12 @@ fn the_5_10_snapshot_matches_its_tree() {
             "--root",
             "fixtures/centos8-linux5.10",
         ]);
-        ok(&snap);
-        assert_eq!(snap.stdout, root.stdout);
+        // Format 1 is still read, and reads the same.
+        for file in [FIXTURE_5_10, FIXTURE_5_10_V1] {
+            let snap = probedex(["list", "-v", pattern, "--snapshot", file]);
+            ok(&snap);
+            assert_eq!(snap.stdout, root.stdout, "{file}");
+        }
     }
     // The snapshot holds no BTF: a kind that needs it is absent, not an
     // error, unless named.
@@ -367,7 +410,7 @@ struct DocumentedHeader {
     source: String,
     kernel: DocumentedKernel,
     features: Option<Vec<serde_json::Value>>,
-    frames: Vec<u64>,
+    groups: Vec<Vec<u64>>,
     files: Vec<DocumentedFile>,
 }
 
@@ -400,7 +443,7 @@ fn the_file_format_is_as_documented() {
     let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
     let header: DocumentedHeader = serde_json::from_slice(&bytes[..newline]).unwrap();
     assert_eq!(header.format, "probedex-snapshot");
-    assert_eq!(header.version, 1);
+    assert_eq!(header.version, 2);
     // The data part is exactly the stored files, in order.
     let stored: u64 = header.files.iter().map(|f| f.stored).sum();
     assert_eq!(stored as usize, bytes.len() - newline - 1);
@@ -415,7 +458,8 @@ fn the_file_format_is_as_documented() {
                 if file.path == "/sys/kernel/btf/vmlinux" {
                     assert_eq!(&data[..2], &[0x9f, 0xeb], "BTF magic");
                 }
-                if file.encoding.as_deref() == Some("kallsyms-delta") {
+                if file.path == "/proc/kallsyms" {
+                    assert_eq!(file.encoding.as_deref(), Some("kallsyms-delta-pfx"));
                     assert_eq!(file.digits, Some(16));
                 }
                 at += file.stored as usize;
@@ -425,7 +469,21 @@ fn the_file_format_is_as_documented() {
             other => panic!("type {other}"),
         }
     }
-    assert_eq!(header.frames.iter().sum::<u64>(), stored);
+    // One frame for the header, then each group's; BTF (5.5 MB) in two.
+    assert_eq!(
+        header.groups.iter().flatten().sum::<u64>(),
+        stored,
+        "{:?}",
+        header.groups
+    );
+    assert_eq!(
+        frame_count(&std::fs::read(FIXTURE).unwrap()),
+        1 + header.groups.iter().map(Vec::len).sum::<usize>()
+    );
+    assert_eq!(
+        header.groups.iter().map(Vec::len).collect::<Vec<_>>(),
+        [1, 2, 1]
+    );
     // Grouped as the frames: the rest, then BTF, then kallsyms; sorted
     // within each group.
     let group = |p: &str| match p {
@@ -448,6 +506,18 @@ fn the_file_format_is_as_documented() {
         Some(40),
         "a SHA-1 build ID"
     );
+}
+
+/// How many zstd frames `bytes` holds.
+fn frame_count(bytes: &[u8]) -> usize {
+    let mut count = 0;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let size = zstd::zstd_safe::find_frame_compressed_size(rest).unwrap();
+        rest = &rest[size..];
+        count += 1;
+    }
+    count
 }
 
 #[test]

@@ -147,9 +147,14 @@ pub(super) fn run_snapshot(
         format: archive::FORMAT.into(),
         version: archive::VERSION,
         probedex: env!("CARGO_PKG_VERSION").into(),
-        captured_unix: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        // A snapshot of a snapshot (rewriting one in the current format)
+        // describes the system when it was first captured.
+        captured_unix: match &ctx.snapshot_header {
+            Some(h) if ctx.system.is_snapshot() => h.captured_unix,
+            _ => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        },
         source: if ctx.system.is_live() {
             "live".into()
         } else if ctx.system.is_snapshot() {
@@ -162,6 +167,7 @@ pub(super) fn run_snapshot(
         kernel: kernel.clone(),
         features: features.clone(),
         frames: Vec::new(),
+        groups: Vec::new(),
         files: Vec::new(),
     };
     let written = {

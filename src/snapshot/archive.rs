@@ -3,10 +3,16 @@
 //! and then the files' bytes in the index's order. docs/json.md documents
 //! it.
 //!
-//! The header is a frame of its own, and so is each group of files a
-//! command may not need (BTF, kallsyms, the rest): a reader expands a group
-//! the first time one of its files is read, so `check --snapshot` never
-//! spends time on kallsyms. `zstd -dc FILE` still gives the whole stream.
+//! The header is a frame of its own, and each group of files a command may
+//! not need (BTF, kallsyms, the rest) has frames of its own: a reader
+//! expands a group the first time one of its files is read, so `check
+//! --snapshot` never spends time on kallsyms. A large group is cut into
+//! several frames, expanded at once on several cores straight into one
+//! buffer: BTF (5.5 MB) is what `check --snapshot` waits for. `zstd -dc
+//! FILE` still gives the whole stream.
+//!
+//! Format 1 (probedex before the frames were cut) had one frame per group
+//! and the older kallsyms encoding; it is still read.
 //!
 //! The files are the kernel's own descriptions, verbatim (tracefs format
 //! files, BTF, kallsyms, ftrace's function list): every command reads a
@@ -15,25 +21,40 @@
 //! and lets a newer probedex read an old snapshot with its newer parsers.
 
 use std::io::{self, Write};
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::files::{Part, RawFile, SnapshotFiles, Stored};
+use super::files::{Frame, Group, KallsymsEncoding, RawFile, SnapshotFiles, Stored};
 use super::kallsyms_delta;
 
 /// The format's name in every header.
 pub const FORMAT: &str = "probedex-snapshot";
-/// The layout this probedex writes and reads.
-pub const VERSION: u32 = 1;
+/// The layout this probedex writes.
+pub const VERSION: u32 = 2;
+/// The oldest layout it reads.
+const OLDEST: u32 = 1;
 
-/// zstd level 9: 2.3 MB for Linux 6.18 in ~0.3 s. Level 19 saves 8% more
-/// and takes 8 s; long-distance matching saved nothing.
+/// zstd level 9: 2.1 MB for Linux 6.18, BTF 1.6 MB of it. BTF gains little
+/// below level 18 (1.51 MB at 16 in 1.4 s, 1.43 MB at 18 in 2 s; 0.14 s at
+/// 9); long-distance matching saved nothing.
 const LEVEL: i32 = 9;
+/// A group larger than this is cut into frames (of equal size) no larger:
+/// BTF's 5.5 MB into two, for the two cores of the machines measured. In a
+/// fresh process BTF expanded in ~7.5 ms as one frame; each half takes ~4
+/// ms alone, ~6 ms beside the other (the VM's two vCPUs do not give twice
+/// the work). Each cut costs ~0.5% of the group's compressed size.
+const FRAME_BYTES: usize = 3 << 20;
 /// A snapshot expands to ~12 MB; anything claiming more than this is not
 /// one of ours, and must not exhaust memory.
 const MAX_EXPANDED: u64 = 1 << 30;
+
+/// The `encoding` names of kallsyms (see [`kallsyms_delta`]).
+const KALLSYMS_DELTA: &str = "kallsyms-delta";
+const KALLSYMS_DELTA_PFX: &str = "kallsyms-delta-pfx";
 
 /// What the header says about the kernel.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -59,10 +80,11 @@ pub struct FileEntry {
     /// Bytes stored in the blob (after `encoding`).
     #[serde(default)]
     pub stored: u64,
-    /// `raw`, or `kallsyms-delta` (see `snapshot::kallsyms_delta`).
+    /// `raw`, `kallsyms-delta-pfx`, or (format 1) `kallsyms-delta` (see
+    /// `snapshot::kallsyms_delta`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
-    /// For `kallsyms-delta`: the width of the addresses.
+    /// For the kallsyms encodings: the width of the addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digits: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,10 +105,14 @@ pub struct Header {
     pub kernel: KernelInfo,
     /// `probedex features --json`'s objects, when taken live as root.
     pub features: Option<Vec<serde_json::Value>>,
-    /// The expanded size of each data frame after the header's, in order:
-    /// the files' bytes, cut into groups read independently.
-    #[serde(default)]
+    /// Format 1: the expanded size of each data frame after the header's,
+    /// in order, one frame per group of files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<u64>,
+    /// Format 2: for each group of files, in order, the expanded sizes of
+    /// its frames (which follow the header's, in the same order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Vec<u64>>,
     pub files: Vec<FileEntry>,
 }
 
@@ -127,8 +153,8 @@ impl std::fmt::Display for ReadError {
             ),
             ReadError::NewerVersion(v) => write!(
                 f,
-                "snapshot format {v} was written by a newer probedex; this one reads format \
-                 {VERSION}: upgrade probedex"
+                "snapshot format {v} was written by a newer probedex; this one reads formats \
+                 {OLDEST} to {VERSION}: upgrade probedex"
             ),
         }
     }
@@ -146,12 +172,27 @@ fn group(path: &str) -> usize {
     }
 }
 
-/// Writes `files` with `header`'s fields (its `files` and `frames` are
-/// rebuilt).
-pub fn write(
+/// The expanded sizes of the frames a group of `size` bytes is cut into,
+/// none larger than `most`.
+fn frame_sizes(size: usize, most: usize) -> Vec<usize> {
+    let count = size.div_ceil(most).max(1);
+    (0..count)
+        .map(|i| size * (i + 1) / count - size * i / count)
+        .collect()
+}
+
+/// Writes `files` with `header`'s fields (its `files` and `groups` are
+/// rebuilt) in the current format.
+pub fn write(out: impl Write, header: Header, files: Vec<(String, Content)>) -> io::Result<()> {
+    write_framed(out, header, files, FRAME_BYTES)
+}
+
+/// [`write`], with frames of at most `frame_bytes` (tests cut small ones).
+fn write_framed(
     out: impl Write,
     mut header: Header,
     mut files: Vec<(String, Content)>,
+    frame_bytes: usize,
 ) -> io::Result<()> {
     files.sort_by(|a, b| (group(&a.0), &a.0).cmp(&(group(&b.0), &b.0)));
     let mut groups: Vec<Vec<u8>> = vec![Vec::new(); 3];
@@ -168,14 +209,10 @@ pub fn write(
         match content {
             Content::File(bytes) => {
                 let bytes = if entry.path == "/proc/kallsyms" {
-                    match kallsyms_delta::encode(&bytes) {
-                        Some((encoded, digits)) => {
-                            entry.encoding = Some("kallsyms-delta".into());
-                            entry.digits = Some(digits);
-                            encoded
-                        }
-                        None => bytes,
-                    }
+                    let (encoded, digits) = kallsyms_delta::encode(&bytes);
+                    entry.encoding = Some(KALLSYMS_DELTA_PFX.into());
+                    entry.digits = Some(digits);
+                    encoded
                 } else {
                     bytes
                 };
@@ -192,15 +229,29 @@ pub fn write(
         header.files.push(entry);
     }
     groups.retain(|g| !g.is_empty());
-    header.frames = groups.iter().map(|g| g.len() as u64).collect();
+    let mut frames: Vec<&[u8]> = Vec::new();
+    header.frames.clear();
+    header.groups.clear();
+    for group in &groups {
+        let mut rest = group.as_slice();
+        let mut sizes = Vec::new();
+        for size in frame_sizes(group.len(), frame_bytes) {
+            let (frame, after) = rest.split_at(size);
+            frames.push(frame);
+            sizes.push(size as u64);
+            rest = after;
+        }
+        header.groups.push(sizes);
+    }
+    header.version = VERSION;
     let mut line = serde_json::to_vec(&header).map_err(io::Error::from)?;
     line.push(b'\n');
     let mut out = out;
-    // Each part a frame of its own; the two large ones on their own threads.
+    // Each frame compressed on a thread of its own.
     let compressed: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = std::iter::once(&line)
-            .chain(groups.iter())
-            .map(|part| scope.spawn(move || zstd::bulk::compress(part, LEVEL)))
+        let handles: Vec<_> = std::iter::once(line.as_slice())
+            .chain(frames.iter().copied())
+            .map(|frame| scope.spawn(move || zstd::bulk::compress(frame, LEVEL)))
             .collect();
         handles
             .into_iter()
@@ -240,21 +291,91 @@ fn frames(raw: &[u8]) -> Result<Vec<Range<usize>>, ReadError> {
     Ok(frames)
 }
 
-/// Expands one frame, refusing more than `limit` bytes.
-pub(super) fn expand(frame: &[u8], limit: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(limit.min(MAX_EXPANDED as usize));
-    zstd::stream::read::Decoder::new(frame)
-        .and_then(|d| {
-            use std::io::Read as _;
-            d.take(limit as u64 + 1).read_to_end(&mut out)
-        })
-        .map_err(|e| e.to_string())?;
-    if out.len() != limit {
-        return Err(format!(
-            "a part expands to {} bytes, not {limit}",
-            out.len()
-        ));
+/// A part of a buffer that zstd fills: uninitialized until it has.
+struct Region<'a> {
+    bytes: &'a mut [MaybeUninit<u8>],
+    filled: usize,
+}
+
+// SAFETY: `as_slice` covers only what zstd reported it wrote
+// (`filled_until`), and the pointer and capacity are those of `bytes`.
+unsafe impl zstd::zstd_safe::WriteBuf for Region<'_> {
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: the first `filled` bytes were written (filled_until).
+        unsafe { std::slice::from_raw_parts(self.bytes.as_ptr().cast(), self.filled) }
     }
+    fn capacity(&self) -> usize {
+        self.bytes.len()
+    }
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.bytes.as_mut_ptr().cast()
+    }
+    unsafe fn filled_until(&mut self, n: usize) {
+        self.filled = n;
+    }
+}
+
+/// At most this many threads expand one group besides the caller's: the
+/// writer cuts BTF in two; more frames come from a hand-made file.
+const MAX_HELPERS: usize = 3;
+
+/// Expands a group's frames (ranges of `raw`) into one buffer, each frame
+/// straight into its part of it, on as many threads as it has frames (up
+/// to `MAX_HELPERS` more than the caller's). Every frame must expand to
+/// exactly its size.
+pub(super) fn expand(raw: &[u8], group: &Group) -> Result<Vec<u8>, String> {
+    let mut out: Vec<u8> = Vec::with_capacity(group.size);
+    {
+        // Not zero-filled: zstd writes every byte (checked below).
+        let mut spare = &mut out.spare_capacity_mut()[..group.size];
+        let mut work = Vec::with_capacity(group.frames.len());
+        for frame in &group.frames {
+            let (bytes, rest) = std::mem::take(&mut spare).split_at_mut(frame.size);
+            work.push((&raw[frame.compressed.clone()], Region { bytes, filled: 0 }));
+            spare = rest;
+        }
+        let work = Mutex::new(work.into_iter());
+        let expand_some = || -> Result<(), String> {
+            let mut zstd = zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?;
+            loop {
+                let next = work.lock().map_err(|_| "a thread failed")?.next();
+                let Some((compressed, mut region)) = next else {
+                    return Ok(());
+                };
+                let size = zstd
+                    .decompress_to_buffer(compressed, &mut region)
+                    .map_err(|e| e.to_string())?;
+                if size != region.bytes.len() {
+                    return Err(format!(
+                        "a frame expands to {size} bytes, not {}",
+                        region.bytes.len()
+                    ));
+                }
+            }
+        };
+        let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            // No helper (a thread limit) only means this thread does it all.
+            let helpers: Vec<_> = (1..group.frames.len().min(MAX_HELPERS + 1))
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, expand_some)
+                        .ok()
+                })
+                .collect();
+            let mut results = vec![expand_some()];
+            results.extend(
+                helpers
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err("a thread failed".into()))),
+            );
+            results
+        });
+        results.into_iter().collect::<Result<(), String>>()?;
+    }
+    // SAFETY: the frames' regions are the first `group.size` bytes of the
+    // spare capacity, each written whole by zstd (its size was checked),
+    // and every frame was taken and expanded without error.
+    unsafe { out.set_len(group.size) };
     Ok(out)
 }
 
@@ -292,7 +413,7 @@ fn parse(raw: impl Into<RawFile>) -> Result<(Header, SnapshotFiles), ReadError> 
         ));
     }
     match version.version {
-        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) if (u64::from(OLDEST)..=u64::from(VERSION)).contains(&v) => {}
         Some(v) if v > u64::from(VERSION) => {
             return Err(ReadError::NewerVersion(
                 u32::try_from(v).unwrap_or(u32::MAX),
@@ -305,22 +426,45 @@ fn parse(raw: impl Into<RawFile>) -> Result<(Header, SnapshotFiles), ReadError> 
     if header_bytes.len() != newline + 1 {
         return Err(damaged("data after the header line in its frame"));
     }
-    if header.frames.len() + 1 != frames.len() {
+    // Each group's frames' sizes: format 1 had one frame per group.
+    let layout: Vec<Vec<u64>> = match header.version {
+        1 if header.groups.is_empty() => header.frames.iter().map(|&f| vec![f]).collect(),
+        2 if header.frames.is_empty() => header.groups.clone(),
+        _ => return Err(damaged("the header's frames are not of its format")),
+    };
+    if layout.iter().map(Vec::len).sum::<usize>() + 1 != frames.len() {
         return Err(damaged("the header's frame count does not match the file"));
     }
-    let mut parts = Vec::new();
-    for (range, size) in frames[1..].iter().zip(&header.frames) {
-        let size = usize::try_from(*size)
-            .ok()
-            .filter(|&s| s as u64 <= MAX_EXPANDED)
-            .ok_or_else(|| damaged("a part claims too many bytes"))?;
-        parts.push(Part {
-            compressed: range.clone(),
-            size,
-        });
+    let mut groups = Vec::new();
+    let mut compressed = frames[1..].iter();
+    let mut expanded = 0u64;
+    for sizes in &layout {
+        if sizes.is_empty() {
+            return Err(damaged("a group has no frames"));
+        }
+        let mut group = Group {
+            frames: Vec::new(),
+            size: 0,
+        };
+        for (&size, range) in sizes.iter().zip(&mut compressed) {
+            expanded = expanded
+                .checked_add(size)
+                .filter(|&e| e <= MAX_EXPANDED)
+                .ok_or_else(|| damaged("the frames claim too many bytes"))?;
+            // Not above MAX_EXPANDED, which fits.
+            let size = size as usize;
+            group.size += size;
+            group.frames.push(Frame {
+                compressed: range.clone(),
+                size,
+            });
+        }
+        groups.push(group);
     }
-    let mut files = SnapshotFiles::new(raw, parts);
-    let (mut frame, mut at) = (0usize, 0usize);
+    let mut files = SnapshotFiles::new(raw, groups.clone());
+    // Files are in data order; each lies in one group (perhaps across its
+    // frames), and together they are all of each group's bytes.
+    let (mut group, mut at) = (0usize, 0usize);
     for entry in &header.files {
         if !entry.path.starts_with('/') {
             return Err(ReadError::Damaged(format!(
@@ -332,24 +476,25 @@ fn parse(raw: impl Into<RawFile>) -> Result<(Header, SnapshotFiles), ReadError> 
             "file" => {
                 let size = usize::try_from(entry.stored)
                     .map_err(|_| damaged("a file runs past the end"))?;
-                // A file lies wholly in one frame; skip frames used up.
-                while size > 0 && frame < files.frame_count() && at == files.frame_len(frame) {
-                    frame += 1;
+                // Skip groups used up.
+                while size > 0 && group < groups.len() && at == groups[group].size {
+                    group += 1;
                     at = 0;
                 }
                 let end = at
                     .checked_add(size)
-                    .filter(|&end| {
-                        size == 0 || (frame < files.frame_count() && end <= files.frame_len(frame))
-                    })
+                    .filter(|&end| size == 0 || (group < groups.len() && end <= groups[group].size))
                     .ok_or_else(|| damaged("a file runs past the end"))?;
+                let kallsyms = |encoding| Stored::Kallsyms {
+                    group,
+                    range: at..end,
+                    encoding,
+                    digits: entry.digits.unwrap_or(16).min(32),
+                };
                 let stored = match entry.encoding.as_deref() {
-                    None | Some("raw") => Stored::Raw(frame, at..end),
-                    Some("kallsyms-delta") => Stored::KallsymsDelta {
-                        frame,
-                        range: at..end,
-                        digits: entry.digits.unwrap_or(16).min(32),
-                    },
+                    None | Some("raw") => Stored::Raw(group, at..end),
+                    Some(KALLSYMS_DELTA) => kallsyms(KallsymsEncoding::Delta),
+                    Some(KALLSYMS_DELTA_PFX) => kallsyms(KallsymsEncoding::DeltaPfx),
                     Some(other) => {
                         return Err(ReadError::Damaged(format!("unknown encoding {other:?}")))
                     }
@@ -361,6 +506,11 @@ fn parse(raw: impl Into<RawFile>) -> Result<(Header, SnapshotFiles), ReadError> 
             "error" => files.add_file(&entry.path, Stored::Error(entry.errno.unwrap_or(libc::EIO))),
             other => return Err(ReadError::Damaged(format!("unknown file type {other:?}"))),
         }
+    }
+    let covered = groups.get(group).is_none_or(|g| at == g.size)
+        && groups.iter().skip(group + 1).all(|g| g.size == 0);
+    if !covered {
+        return Err(damaged("the files do not fill the data"));
     }
     Ok((header, files))
 }
@@ -379,13 +529,18 @@ mod tests {
             kernel: KernelInfo::default(),
             features: None,
             frames: Vec::new(),
+            groups: Vec::new(),
             files: Vec::new(),
         }
     }
 
     fn written(files: Vec<(String, Content)>) -> Vec<u8> {
+        written_in_frames_of(FRAME_BYTES, files)
+    }
+
+    fn written_in_frames_of(frame_bytes: usize, files: Vec<(String, Content)>) -> Vec<u8> {
         let mut out = Vec::new();
-        write(&mut out, header(), files).unwrap();
+        write_framed(&mut out, header(), files, frame_bytes).unwrap();
         out
     }
 
@@ -411,7 +566,7 @@ mod tests {
         ]);
         let (header, files) = parse(bytes).unwrap();
         let paths: Vec<&str> = header.files.iter().map(|f| f.path.as_str()).collect();
-        // Grouped by frame: the rest, BTF, kallsyms.
+        // Grouped: the rest, BTF, kallsyms.
         assert_eq!(
             paths,
             [
@@ -423,8 +578,14 @@ mod tests {
                 "/proc/kallsyms"
             ]
         );
-        assert_eq!(header.frames, [5, 3, 21]);
-        assert_eq!(header.files[5].encoding.as_deref(), Some("kallsyms-delta"));
+        assert_eq!(header.version, 2);
+        assert!(header.frames.is_empty());
+        // kallsyms: the row `ffffffff81000000 T`, the empty row, the name.
+        assert_eq!(header.groups, [[5], [3], [22]]);
+        assert_eq!(
+            header.files[5].encoding.as_deref(),
+            Some("kallsyms-delta-pfx")
+        );
         assert_eq!(&*files.read(Path::new("/a/b")).unwrap(), b"hello");
         assert_eq!(&*files.read(Path::new("/empty")).unwrap(), b"");
         assert_eq!(
@@ -440,6 +601,101 @@ mod tests {
             files.read(Path::new("/e")).unwrap_err().raw_os_error(),
             Some(libc::EPERM)
         );
+    }
+
+    #[test]
+    fn files_span_the_frames_of_their_group() {
+        assert_eq!(frame_sizes(10, 4), [3, 3, 4]);
+        assert_eq!(frame_sizes(8, 4), [4, 4]);
+        assert_eq!(frame_sizes(3, 4), [3]);
+        let btf: Vec<u8> = (0..=255).cycle().take(1000).collect();
+        let bytes = written_in_frames_of(
+            64,
+            vec![
+                ("/a/b".into(), Content::File(b"hello world".repeat(10))),
+                ("/a/c".into(), Content::File(b"bye".to_vec())),
+                ("/sys/kernel/btf/vmlinux".into(), Content::File(btf.clone())),
+            ],
+        );
+        let (header, files) = parse(bytes).unwrap();
+        assert_eq!(header.groups[0], [56, 57]);
+        assert_eq!(header.groups[1].len(), 16);
+        assert_eq!(header.groups[1].iter().sum::<u64>(), 1000);
+        let files = std::sync::Arc::new(files);
+        assert_eq!(
+            &*files.read(Path::new("/a/b")).unwrap(),
+            b"hello world".repeat(10)
+        );
+        assert_eq!(&*files.read(Path::new("/a/c")).unwrap(), b"bye");
+        let shared =
+            SnapshotFiles::read_shared(&files, Path::new("/sys/kernel/btf/vmlinux")).unwrap();
+        assert!(*shared == btf[..]);
+    }
+
+    /// Format 1: one frame per group, kallsyms as `kallsyms-delta`.
+    #[test]
+    fn format_1_is_read() {
+        let line = br#"{"format":"probedex-snapshot","version":1,"probedex":"0.1.0","captured_unix":0,"source":"live","kernel":{"release":null,"version":null,"machine":null,"build_id":null},"features":null,"frames":[5,21],"files":[{"path":"/a","type":"file","stored":5,"encoding":"raw"},{"path":"/proc/kallsyms","type":"file","stored":21,"encoding":"kallsyms-delta","digits":16}]}
+"#;
+        let mut bytes = frame(line);
+        bytes.extend(frame(b"hello"));
+        bytes.extend(frame(b"ffffffff81000000 T x\n"));
+        let (header, files) = parse(bytes).unwrap();
+        assert_eq!(header.version, 1);
+        assert_eq!(&*files.read(Path::new("/a")).unwrap(), b"hello");
+        assert_eq!(
+            &*files.read(Path::new("/proc/kallsyms")).unwrap(),
+            b"ffffffff81000000 T x\n"
+        );
+    }
+
+    /// Headers whose layout contradicts the data.
+    #[test]
+    fn layouts_that_do_not_fit_are_damage() {
+        let with = |layout: &str, data: &[&[u8]]| {
+            let line = format!(
+                r#"{{"format":"probedex-snapshot","version":2,"probedex":"x","captured_unix":0,"source":"live","kernel":{{}},"features":null,{layout},"files":[{{"path":"/a","type":"file","stored":5}}]}}"#
+            );
+            let mut bytes = frame(format!("{line}\n").as_bytes());
+            for part in data {
+                bytes.extend(frame(part));
+            }
+            parse(bytes)
+        };
+        assert!(with(r#""groups":[[2,3]]"#, &[b"he", b"llo"]).is_ok());
+        for (layout, data, why) in [
+            (r#""frames":[5]"#, &[&b"hello"[..]][..], "not of its format"),
+            (
+                r#""groups":[[5]],"frames":[5]"#,
+                &[b"hello"],
+                "not of its format",
+            ),
+            (r#""groups":[[5],[]]"#, &[b"hello"], "no frames"),
+            (r#""groups":[[2,3]]"#, &[b"hello"], "frame count"),
+            (
+                r#""groups":[[2],[3]]"#,
+                &[b"he", b"llo"],
+                "runs past the end",
+            ),
+            (r#""groups":[[5],[3]]"#, &[b"hello", b"bye"], "do not fill"),
+            (r#""groups":[[6]]"#, &[b"hello!"], "do not fill"),
+            (
+                r#""groups":[[1073741824,1]]"#,
+                &[b"hello", b"!"],
+                "too many bytes",
+            ),
+        ] {
+            match with(layout, data) {
+                Err(ReadError::Damaged(message)) => {
+                    assert!(message.contains(why), "{layout}: {message}")
+                }
+                other => panic!("{layout}: {other:?}"),
+            }
+        }
+        // Frames that expand to other sizes than the header's fail on read.
+        let (_, files) = with(r#""groups":[[3,2]]"#, &[b"he", b"llo"]).unwrap();
+        let message = files.read(Path::new("/a")).unwrap_err().to_string();
+        assert!(message.contains("damaged"), "{message}");
     }
 
     #[test]
@@ -478,18 +734,26 @@ mod tests {
     /// error (at open, or when the damaged part is read), never a panic.
     #[test]
     fn damage_anywhere_is_an_error_not_a_panic() {
-        let bytes = written(vec![
-            ("/a/b".into(), Content::File(b"hello world".repeat(20))),
-            (
-                "/sys/kernel/btf/vmlinux".into(),
-                Content::File(vec![7; 300]),
-            ),
-            (
-                "/proc/kallsyms".into(),
-                Content::File(b"ffffffff81000000 T x\nffffffff81000010 t y\n".to_vec()),
-            ),
-            ("/e".into(), Content::Error(libc::EPERM)),
-        ]);
+        // Groups of several frames, files across them, a folded pair.
+        let bytes = written_in_frames_of(
+            100,
+            vec![
+                ("/a/b".into(), Content::File(b"hello world".repeat(20))),
+                (
+                    "/sys/kernel/btf/vmlinux".into(),
+                    Content::File(vec![7; 300]),
+                ),
+                (
+                    "/proc/kallsyms".into(),
+                    Content::File(
+                        b"ffffffff81000000 T x\nffffffff81000010 t __pfx_y\n\
+                          ffffffff81000020 t y\n"
+                            .to_vec(),
+                    ),
+                ),
+                ("/e".into(), Content::Error(libc::EPERM)),
+            ],
+        );
         let read_all = |files: &SnapshotFiles| {
             for path in [
                 "/a/b",

@@ -13,13 +13,14 @@ use super::{archive, kallsyms_delta};
 /// How one file's bytes are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Stored {
-    /// Verbatim, at this range of this part's expanded bytes.
+    /// Verbatim, at this range of this group's expanded bytes.
     Raw(usize, Range<usize>),
     /// kallsyms with each address written as the difference from the one
     /// before (see [`kallsyms_delta`]); decoded on read.
-    KallsymsDelta {
-        frame: usize,
+    Kallsyms {
+        group: usize,
         range: Range<usize>,
+        encoding: KallsymsEncoding,
         digits: usize,
     },
     /// Reading it failed on the captured system with this errno (ftrace's
@@ -27,12 +28,30 @@ pub(super) enum Stored {
     Error(i32),
 }
 
-/// One group of files: a zstd frame of the snapshot file.
+/// The spellings of kallsyms in [`kallsyms_delta`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KallsymsEncoding {
+    /// `kallsyms-delta`, snapshot format 1.
+    Delta,
+    /// `kallsyms-delta-pfx`, format 2.
+    DeltaPfx,
+}
+
+/// One zstd frame of the snapshot file.
 #[derive(Debug, Clone)]
-pub(super) struct Part {
-    /// Where the frame is in the file.
+pub(super) struct Frame {
+    /// Where it is in the file.
     pub compressed: Range<usize>,
     /// Its expanded size, from the header.
+    pub size: usize,
+}
+
+/// One group of files: frames whose expanded bytes, one after another,
+/// are the group's files. A file may span frames of its group.
+#[derive(Debug, Clone)]
+pub(super) struct Group {
+    pub frames: Vec<Frame>,
+    /// The frames' expanded sizes added up.
     pub size: usize,
 }
 
@@ -58,8 +77,8 @@ impl std::ops::Deref for RawFile {
 pub struct SnapshotFiles {
     /// The snapshot file.
     raw: RawFile,
-    parts: Vec<Part>,
-    /// Each part expanded, the first time one of its files is read.
+    groups: Vec<Group>,
+    /// Each group expanded, the first time one of its files is read.
     expanded: Vec<OnceLock<Result<Vec<u8>, String>>>,
     files: BTreeMap<String, Stored>,
     /// Every directory: the ones recorded as such and every file's parents.
@@ -77,38 +96,26 @@ fn key(path: &Path) -> io::Result<&str> {
 }
 
 impl SnapshotFiles {
-    pub(super) fn new(raw: RawFile, parts: Vec<Part>) -> SnapshotFiles {
+    pub(super) fn new(raw: RawFile, groups: Vec<Group>) -> SnapshotFiles {
         SnapshotFiles {
             raw,
-            expanded: parts.iter().map(|_| OnceLock::new()).collect(),
-            parts,
+            expanded: groups.iter().map(|_| OnceLock::new()).collect(),
+            groups,
             files: BTreeMap::new(),
             dirs: BTreeSet::from(["/".to_string()]),
         }
     }
 
-    pub(super) fn frame_count(&self) -> usize {
-        self.parts.len()
-    }
-
-    pub(super) fn frame_len(&self, frame: usize) -> usize {
-        self.parts[frame].size
-    }
-
-    /// Expands the part holding `path` now, so that a later read finds it
+    /// Expands the group holding `path` now, so that a later read finds it
     /// ready: called on another thread for what nearly every command reads.
     pub fn prefetch(&self, path: &str) {
-        if let Some(Stored::Raw(frame, _) | Stored::KallsymsDelta { frame, .. }) =
-            self.files.get(path)
-        {
-            let _ = self.expanded_part(*frame);
+        if let Some(Stored::Raw(group, _) | Stored::Kallsyms { group, .. }) = self.files.get(path) {
+            let _ = self.expanded_group(*group);
         }
     }
 
-    fn expanded_part(&self, frame: usize) -> &Result<Vec<u8>, String> {
-        let part = &self.parts[frame];
-        self.expanded[frame]
-            .get_or_init(|| archive::expand(&self.raw[part.compressed.clone()], part.size))
+    fn expanded_group(&self, group: usize) -> &Result<Vec<u8>, String> {
+        self.expanded[group].get_or_init(|| archive::expand(&self.raw, &self.groups[group]))
     }
 
     /// A file's bytes without copying them, where it is stored verbatim:
@@ -116,11 +123,11 @@ impl SnapshotFiles {
     pub fn read_shared(files: &Arc<SnapshotFiles>, path: &Path) -> io::Result<SharedBytes> {
         let key = key(path)?;
         match files.files.get(key) {
-            Some(Stored::Raw(frame, range)) => {
-                files.bytes(*frame, range)?;
+            Some(Stored::Raw(group, range)) => {
+                files.bytes(*group, range)?;
                 Ok(SharedBytes {
                     files: Arc::clone(files),
-                    frame: *frame,
+                    group: *group,
                     range: range.clone(),
                 })
             }
@@ -128,12 +135,12 @@ impl SnapshotFiles {
         }
     }
 
-    /// `range` of part `frame`, expanding the part if this is its first use.
-    fn bytes(&self, frame: usize, range: &Range<usize>) -> io::Result<&[u8]> {
+    /// `range` of group `group`, expanding it if this is its first use.
+    fn bytes(&self, group: usize, range: &Range<usize>) -> io::Result<&[u8]> {
         if range.is_empty() {
             return Ok(&[]);
         }
-        let expanded = self.expanded_part(frame);
+        let expanded = self.expanded_group(group);
         match expanded {
             Ok(bytes) => Ok(&bytes[range.clone()]),
             Err(why) => Err(io::Error::new(
@@ -168,12 +175,20 @@ impl SnapshotFiles {
     pub fn read(&self, path: &Path) -> io::Result<Cow<'_, [u8]>> {
         let path = key(path)?;
         match self.files.get(path) {
-            Some(Stored::Raw(frame, range)) => self.bytes(*frame, range).map(Cow::Borrowed),
-            Some(Stored::KallsymsDelta {
-                frame,
+            Some(Stored::Raw(group, range)) => self.bytes(*group, range).map(Cow::Borrowed),
+            Some(Stored::Kallsyms {
+                group,
                 range,
+                encoding,
                 digits,
-            }) => kallsyms_delta::decode(self.bytes(*frame, range)?, *digits).map(Cow::Owned),
+            }) => {
+                let encoded = self.bytes(*group, range)?;
+                match encoding {
+                    KallsymsEncoding::Delta => kallsyms_delta::decode_v1(encoded, *digits),
+                    KallsymsEncoding::DeltaPfx => kallsyms_delta::decode(encoded, *digits),
+                }
+                .map(Cow::Owned)
+            }
             Some(Stored::Error(errno)) => Err(io::Error::from_raw_os_error(*errno)),
             None if self.dirs.contains(path) => Err(io::Error::from_raw_os_error(libc::EISDIR)),
             None => Err(io::Error::from(io::ErrorKind::NotFound)),
@@ -229,20 +244,20 @@ impl SnapshotFiles {
     }
 }
 
-/// A file's bytes inside a snapshot's expanded part, shared rather than
+/// A file's bytes inside a snapshot's expanded group, shared rather than
 /// copied.
 #[derive(Debug, Clone)]
 pub struct SharedBytes {
     files: Arc<SnapshotFiles>,
-    frame: usize,
+    group: usize,
     range: Range<usize>,
 }
 
 impl std::ops::Deref for SharedBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // The part expanded without error when this was made (read_shared).
-        match self.files.expanded[self.frame].get() {
+        // The group expanded without error when this was made (read_shared).
+        match self.files.expanded[self.group].get() {
             Some(Ok(bytes)) => &bytes[self.range.clone()],
             _ => &[],
         }
@@ -254,12 +269,24 @@ mod tests {
     use super::*;
 
     fn files() -> SnapshotFiles {
-        let raw = zstd::bulk::compress(b"abcdef", 3).unwrap();
-        let part = Part {
-            compressed: 0..raw.len(),
+        // One group of two frames, a file spanning them.
+        let mut raw = zstd::bulk::compress(b"abcd", 3).unwrap();
+        let first = 0..raw.len();
+        raw.extend(zstd::bulk::compress(b"ef", 3).unwrap());
+        let group = Group {
+            frames: vec![
+                Frame {
+                    compressed: first.clone(),
+                    size: 4,
+                },
+                Frame {
+                    compressed: first.end..raw.len(),
+                    size: 2,
+                },
+            ],
             size: 6,
         };
-        let mut files = SnapshotFiles::new(RawFile::Bytes(raw), vec![part]);
+        let mut files = SnapshotFiles::new(RawFile::Bytes(raw), vec![group]);
         files.add_file("/sys/kernel/tracing/available_events", Stored::Raw(0, 0..3));
         files.add_file(
             "/sys/kernel/tracing/events/sched/x/format",
@@ -280,6 +307,10 @@ mod tests {
         assert_eq!(
             &*read("/sys/kernel/tracing/available_events").unwrap(),
             b"abc"
+        );
+        assert_eq!(
+            &*read("/sys/kernel/tracing/events/sched/x/format").unwrap(),
+            b"def"
         );
         assert_eq!(
             read("/sys/kernel/tracing/available_filter_functions")
