@@ -526,7 +526,7 @@ fn kernel_points(
             )));
         }
     } else if let Some(index) = sources.function_index() {
-        for point in kernel::kprobe_points(&index, kind, one, None, false) {
+        for point in kernel::kprobe_points(&index, kind, one, None) {
             points.push((point.probe_name(), kernel_target(kind, point.name)));
         }
     }

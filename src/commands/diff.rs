@@ -262,7 +262,7 @@ fn load_side(
         (_, _, false) => Points::NotSelected,
         (Some(index), Some(Ok(())), true) => {
             let merged = family_points(&kprobe_kinds, kinds, patterns, |kind| {
-                kprobe_points(index, kind, patterns, None, false)
+                kprobe_points(index, kind, patterns, None)
             });
             Points::found(
                 merged

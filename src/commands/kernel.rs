@@ -268,22 +268,17 @@ pub fn function_types<'k>(types: &'k KernelTypes<'k>) -> FunctionTypes<'k> {
 /// function list, with the BTF signature when the name (or the function a
 /// signature-keeping clone was made from) is in BTF.
 ///
-/// Listings take the functions a listing shows (ftrace's when readable, as
-/// bpftrace lists kprobes); `every` takes all of kallsyms, as `show` does
-/// (through [`points_named_each`]) to explain a notrace or blacklisted
-/// function instead of not finding it.
+/// These are the functions a listing shows (ftrace's when readable, as
+/// bpftrace lists kprobes); `show` takes all of kallsyms instead (see
+/// [`points_named_each`]), to explain a notrace or blacklisted function
+/// rather than not find it.
 pub fn kprobe_points<'k>(
     index: &FunctionIndex<'k>,
     kind: ProbeKind,
     patterns: &[ProbePattern],
     signatures: Option<&FunctionTypes<'k>>,
-    every: bool,
 ) -> Vec<KernelPoint<'k>> {
-    let functions = if every {
-        index.every_function()
-    } else {
-        index.functions()
-    };
+    let functions = index.functions();
     // Sized up front: growing a 61,000-point vector by doubling cost more
     // page faults than the filtering itself.
     let mut points = Vec::with_capacity(index.len_hint());
@@ -391,7 +386,7 @@ pub(super) fn points_named_each<'k>(
     for &kind in kinds {
         if kind.is_kprobe() {
             let Some(index) = index else { continue };
-            // As `kprobe_points(.., every: true)`, in kallsyms' listing order.
+            // Every kallsyms function, in listing order (see `kprobe_points`).
             for f in index.every_function() {
                 set.each_match(kind, f.module, f.name, |i| {
                     named[i].points.push(kprobe_point(kind, f, signatures))

@@ -55,7 +55,7 @@ pub(super) fn run(
         .iter()
         .filter_map(|&kind| {
             let points = if kind.is_kprobe() {
-                kprobe_points(index.as_ref()?, kind, &patterns, signatures.as_ref(), false)
+                kprobe_points(index.as_ref()?, kind, &patterns, signatures.as_ref())
             } else if Sources::needs_btf(kind) {
                 let mut points = btf_points(types.as_ref()?, kind, &patterns);
                 if kind.is_fentry() {
