@@ -10,6 +10,20 @@ use probedex::commands::{self, Io, Outcome, RunError};
 use probedex::error::ExitStatus;
 use probedex::output::text::printable;
 
+/// mimalloc rather than glibc's malloc: probedex's big commands allocate
+/// tens of thousands of small strings on several threads at once, and
+/// glibc grows each thread's arena a few pages at a time (an `mprotect`
+/// and fresh page faults each; a quarter of `diff`'s time went to page
+/// faults). Measured on Linux 6.18, 2 vCPUs, medians of 15 interleaved
+/// runs: `diff` of two full snapshots 169 -> 119 ms, `list -v 'fentry:*'`
+/// 58 -> 46 ms, `list 'kprobe:*'` 50 -> 46 ms, `check --snapshot` 31 ->
+/// 29 ms. The cost is memory it commits ahead: peak RSS of `diff` 109 ->
+/// ~150 MB, `list -v 'fentry:*'` 21 -> 48 MB, `list 'tracepoint:*'` 5 ->
+/// 15 MB (bpftrace: ~90 MB). Committing lazily
+/// (MIMALLOC_ARENA_EAGER_COMMIT=0) gives the memory back and the time too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
