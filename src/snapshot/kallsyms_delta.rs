@@ -419,4 +419,54 @@ mod tests {
             assert_eq!(out, format!("{value:0digits$x}").as_bytes());
         }
     }
+
+    /// Text stitched from kallsyms-like pieces (addresses of both widths,
+    /// `__pfx_` pairs, modules, odd spacing, blank lines, bytes that are
+    /// not UTF-8, a last line without a newline) comes back exactly, and
+    /// decoding cut or flipped encodings never panics.
+    #[test]
+    fn stitched_text_round_trips() {
+        const PIECES: &[&[u8]] = &[
+            b"ffffffff81000000 ",
+            b"ffffffff81000010 ",
+            b"81000000 ",
+            b"0000000000000000 ",
+            b"FFFFFFFF81000000 ",
+            b"T ",
+            b"t ",
+            b"__pfx_",
+            b"vfs_read",
+            b"x",
+            b"\t[ext4]",
+            b"\n",
+            b"\n\n",
+            b" ",
+            b"\xff",
+            b"+",
+            b"!",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut text = Vec::new();
+            for _ in 0..next() % 24 {
+                text.extend_from_slice(PIECES[(next() % PIECES.len() as u64) as usize]);
+            }
+            let (encoded, digits) = encode(&text);
+            assert_eq!(
+                decode(&encoded, digits).unwrap(),
+                text,
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+            let cut = (next() as usize) % (encoded.len() + 1);
+            let _ = decode(&encoded[..cut], digits);
+            let _ = decode_v1(&encoded[..cut], digits);
+        }
+    }
 }
